@@ -37,10 +37,10 @@ typedef enum iec21_msg_type {
     IEC21_MSG_REQUEST,       /* "/?" address "!" CR LF — request (sign-on) */
     IEC21_MSG_IDENT,         /* "/" XXX Z ["\" W] ident CR LF — identification */
     IEC21_MSG_OPTION_SELECT, /* ACK V Z Y CR LF — acknowledgement / option select */
-    IEC21_MSG_DATA,          /* STX data ETX|EOT BCC — data message, readout, error msg */
-    IEC21_MSG_COMMAND,       /* SOH C D [STX data] ETX|EOT BCC — programming command */
-    IEC21_MSG_ACK,           /* ACK alone — acknowledgement */
-    IEC21_MSG_NAK,           /* NAK alone — repeat request */
+    IEC21_MSG_DATA,    /* STX data ETX|EOT BCC — data message, readout, error msg */
+    IEC21_MSG_COMMAND, /* SOH C D [STX data] ETX|EOT BCC — programming command */
+    IEC21_MSG_ACK,     /* ACK alone — acknowledgement */
+    IEC21_MSG_NAK,     /* NAK alone — repeat request */
 } iec21_msg_type_t;
 
 /**
@@ -52,9 +52,9 @@ typedef struct iec21_msg {
     /* REQUEST */
     char address[IEC21_ADDRESS_MAX + 1]; /* "" when none */
     /* IDENT */
-    char mfr[4];    /* manufacturer's identification XXX (3 letters) */
-    char baud_z;    /* baud rate identification Z */
-    char enh_w;     /* enhanced identification W after "\", 0 when absent */
+    char mfr[4]; /* manufacturer's identification XXX (3 letters) */
+    char baud_z; /* baud rate identification Z */
+    char enh_w;  /* enhanced identification W after "\", 0 when absent */
     char ident[IEC21_IDENT_MAX + 1];
     /* OPTION_SELECT */
     char opt_v; /* protocol control V: '0' normal, '1' secondary, '2' HDLC (mode E) */
@@ -67,12 +67,22 @@ typedef struct iec21_msg {
     /* DATA and COMMAND */
     const uint8_t *data; /* bytes between STX and ETX/EOT (exclusive) */
     size_t data_len;
-    bool partial; /* block ended with EOT (partial block, clause 6.3.x R3/R4/W3/W4) */
-    uint8_t bcc;  /* the received BCC (it matched: mismatches are reported as errors) */
+    bool partial;  /* block ended with EOT (partial block, clause 6.3.x R3/R4/W3/W4) */
+    bool unframed; /* DATA without STX, ETX and BCC: a mode D push as real meters send
+                      it (IEC21_DEC_UNFRAMED); data runs up to the end line "!" CR LF
+                      inclusive, bcc is 0 */
+    uint8_t bcc;   /* the received BCC (it matched, except with MS_EBADBCC) */
 } iec21_msg_t;
 
 /* Decoder flags (iec21_decoder_set_flags). */
-#define IEC21_DEC_OPTION_SELECT 0x01u /* an ACK starts an option select, not a bare ACK */
+#define IEC21_DEC_OPTION_SELECT 0x01u /* an ACK starts an option select, not a bare ACK \
+                                       */
+#define IEC21_DEC_UNFRAMED                                   \
+    0x02u /* a printable character other than "/" outside a  \
+             message starts a data block without STX that    \
+             ends with the end line "!" CR LF (or "!" LF LF) \
+             and has no BCC: the mode D push of real meters  \
+             (PROTOCOL-NOTES: "mode D ... no STX/BCC") */
 
 /** Incremental decoder state. Treat as opaque; the buffer is the caller's. */
 typedef struct iec21_decoder {
@@ -81,6 +91,7 @@ typedef struct iec21_decoder {
     size_t len;
     int state;
     unsigned flags;
+    unsigned aux; /* kind of the block in progress (private) */
     uint8_t bcc;
     size_t skipped; /* bytes discarded outside any message since init (diagnostics) */
 } iec21_decoder_t;
@@ -112,9 +123,16 @@ bool iec21_decoder_busy(const iec21_decoder_t *d);
  * @param[out] out   the message when 1 is returned
  * @return 1 = a complete message is in *out; 0 = need more bytes (all consumed);
  *         MS_EBADBCC = a block arrived whole with a wrong BCC (the answer is NAK);
+ *         *out then holds the block as received, bcc = the received BCC;
  *         MS_EFRAME = a malformed message (e.g. bad character in an identification,
  *         option select without CR LF); MS_ETOOBIG = longer than the buffer or the
- *         field limits above. After an error the decoder is reset and ready.
+ *         field limits above. After an error the decoder is reset and ready. When a
+ *         "/", SOH or STX interrupts a line message (or SOH/STX a block), the partial
+ *         message is reported as MS_EFRAME and that character is not consumed, so the
+ *         next call starts the new message with it.
+ *         Line ends: a request and an option select need CR LF; an identification
+ *         line ends with CR LF or a bare LF (some meters send LF LF: the second LF is
+ *         skipped as a stray line end).
  */
 int iec21_decoder_feed(iec21_decoder_t *d, const uint8_t *in, size_t len, size_t *used,
                        iec21_msg_t *out);
@@ -130,11 +148,12 @@ int iec21_encode_request(ms_wr_t *w, const char *address);
 int iec21_encode_ident(ms_wr_t *w, const char *mfr, char baud_z, char enh_w,
                        const char *ident);
 
-/** ACK V Z Y CR LF (clause 6.3.3). */
+/** ACK V Z Y CR LF (clause 6.3.3). V, Z, Y: printable characters. */
 int iec21_encode_option_select(ms_wr_t *w, char v, char z, char y);
 
 /** STX data ETX|EOT BCC: a data message or one block of it (clause 6.3.4, 6.3.6).
- *  partial = true ends the block with EOT. */
+ *  partial = true ends the block with EOT. MS_EINVAL: data holds SOH, STX, ETX or
+ *  EOT (they would break the framing). */
 int iec21_encode_data(ms_wr_t *w, const void *data, size_t len, bool partial);
 
 /** STX "(" text ")" ETX BCC: error message; text <= 32 characters, none of ( ) * / !
@@ -142,7 +161,7 @@ int iec21_encode_data(ms_wr_t *w, const void *data, size_t len, bool partial);
 int iec21_encode_error(ms_wr_t *w, const char *text);
 
 /** SOH C D [STX data] ETX|EOT BCC: command message (clause 6.3.7). data == NULL sends
- *  no STX part (break B0). C in P W R E B, D in 0..9. */
+ *  no STX part (break B0). C in P W R E B, D in 0..9; data without SOH STX ETX EOT. */
 int iec21_encode_command(ms_wr_t *w, char cmd, char cmd_type, const void *data,
                          size_t len, bool partial);
 
@@ -164,8 +183,10 @@ char iec21_z_of_baud(char mode, unsigned baud);
 
 /**
  * Protocol mode a reader infers from an identification (clause 6.4): Z in 'A'..'F' ->
- * 'B'; Z in '0'..'6' -> 'C', or 'E' when an enhanced identification W is present;
- * anything else -> 'A'. (Mode D is recognised by the absence of a request.)
+ * 'B'; Z in '0'..'6' -> 'C', or 'E' when the enhanced identification W is '2' (clause
+ * 6.3.2 item 24: "2" = binary mode HDLC available; 0, 1, 3-9 reserved — DLMS UA list
+ * of standard items, "Enhanced identification character"); anything else -> 'A'.
+ * (Mode D is recognised by the absence of a request.)
  */
 char iec21_mode_of_ident(const iec21_msg_t *ident);
 
@@ -183,7 +204,10 @@ typedef struct iec21_dataset {
 /**
  * Iterate over the data sets of a data block (readout or data message body). Line ends
  * (CR LF, and the LF LF some meters send) are skipped; the end line "!" stops the
- * iteration.
+ * iteration (r->pos stays at the "!"). The address may hold any printable character
+ * but ( ) / ! (e.g. "6.26*01", "1-0:1.8.0*255"); the value any but ( ) * / !; the unit
+ * starts at the first "*" and runs to ")" (a "*" inside it is kept: real readouts hold
+ * values such as "9.4(088*C&082*C)").
  * @param[in,out] r   reader over the block; advanced past the data set
  * @param[out]    ds  the next data set
  * @return 1 = a data set; 0 = end of block; MS_EPARSE = malformed data set (r->pos at
@@ -191,7 +215,8 @@ typedef struct iec21_dataset {
  */
 int iec21_dataset_next(ms_rd_t *r, iec21_dataset_t *ds);
 
-/** Append address "(" value ["*" unit] ")" — unit may be NULL or "". */
+/** Append address "(" value ["*" unit] ")" — address and unit may be NULL or "".
+ *  MS_EINVAL: a character the iterator above would not accept. */
 int iec21_encode_dataset(ms_wr_t *w, const char *address, const char *value,
                          const char *unit);
 
