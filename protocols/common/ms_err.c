@@ -9,8 +9,8 @@
 const char *ms_strerror(int err)
 {
     switch (err) {
-#define MS__ERR_MSG(name, code, msg)                                                     \
-    case code:                                                                           \
+#define MS__ERR_MSG(name, code, msg) \
+    case code:                       \
         return msg;
         MS_ERR_MAP(MS__ERR_MSG)
 #undef MS__ERR_MSG
@@ -21,8 +21,8 @@ const char *ms_strerror(int err)
 const char *ms_err_name(int err)
 {
     switch (err) {
-#define MS__ERR_NAME(name, code, msg)                                                    \
-    case code:                                                                           \
+#define MS__ERR_NAME(name, code, msg) \
+    case code:                        \
         return "MS_" #name;
         MS_ERR_MAP(MS__ERR_NAME)
 #undef MS__ERR_NAME

@@ -11,31 +11,31 @@
 #define MS_ERR_H
 
 /* X(name, code, message) */
-#define MS_ERR_MAP(X)                                                                    \
-    X(OK, 0, "success")                                                                  \
-    X(EINVAL, -1, "invalid argument")                                                    \
-    X(ENOMEM, -2, "out of memory")                                                       \
-    X(ENOSPC, -3, "output buffer too small")                                             \
-    X(ETRUNC, -4, "input ends before the item is complete")                              \
-    X(EFRAME, -5, "malformed frame or message")                                          \
-    X(EBADBCC, -6, "block check character (BCC) mismatch")                               \
-    X(EBADFCS, -7, "frame check sequence (CRC) mismatch")                                \
-    X(ETOOBIG, -8, "message longer than the allowed maximum")                            \
-    X(ERANGE, -9, "value out of range")                                                  \
-    X(ENOTSUP, -10, "operation not supported")                                           \
-    X(ETIMEDOUT, -11, "timed out")                                                       \
-    X(EIO, -12, "input/output error")                                                    \
-    X(ENOENT, -13, "no such file, object or meter")                                      \
-    X(EPARSE, -14, "syntax error")                                                       \
-    X(ESTATE, -15, "not allowed in the current state")                                   \
-    X(EACCES, -16, "access denied")                                                      \
-    X(EAGAIN, -17, "resource temporarily unavailable")                                   \
-    X(EADDRINUSE, -18, "address already in use")                                         \
-    X(ECLOSED, -19, "connection closed by the peer")                                     \
-    X(EPARITY, -20, "parity error")                                                      \
-    X(EEXIST, -21, "already exists")                                                     \
-    X(EBUSY, -22, "busy")                                                                \
-    X(EPROTO, -23, "protocol violation by the peer")                                     \
+#define MS_ERR_MAP(X)                                         \
+    X(OK, 0, "success")                                       \
+    X(EINVAL, -1, "invalid argument")                         \
+    X(ENOMEM, -2, "out of memory")                            \
+    X(ENOSPC, -3, "output buffer too small")                  \
+    X(ETRUNC, -4, "input ends before the item is complete")   \
+    X(EFRAME, -5, "malformed frame or message")               \
+    X(EBADBCC, -6, "block check character (BCC) mismatch")    \
+    X(EBADFCS, -7, "frame check sequence (CRC) mismatch")     \
+    X(ETOOBIG, -8, "message longer than the allowed maximum") \
+    X(ERANGE, -9, "value out of range")                       \
+    X(ENOTSUP, -10, "operation not supported")                \
+    X(ETIMEDOUT, -11, "timed out")                            \
+    X(EIO, -12, "input/output error")                         \
+    X(ENOENT, -13, "no such file, object or meter")           \
+    X(EPARSE, -14, "syntax error")                            \
+    X(ESTATE, -15, "not allowed in the current state")        \
+    X(EACCES, -16, "access denied")                           \
+    X(EAGAIN, -17, "resource temporarily unavailable")        \
+    X(EADDRINUSE, -18, "address already in use")              \
+    X(ECLOSED, -19, "connection closed by the peer")          \
+    X(EPARITY, -20, "parity error")                           \
+    X(EEXIST, -21, "already exists")                          \
+    X(EBUSY, -22, "busy")                                     \
+    X(EPROTO, -23, "protocol violation by the peer")          \
     X(ESYS, -24, "operating system error")
 
 typedef enum ms_err {

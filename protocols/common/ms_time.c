@@ -18,10 +18,10 @@ int64_t ms_days_from_civil(int year, unsigned month, unsigned day)
 {
     int64_t y = (int64_t)year - (month <= 2);
     int64_t era = ms_floor_div(y, 400);
-    int64_t yoe = y - era * 400;                                   /* 0..399 */
-    int64_t mp = (month + 9) % 12;                                 /* March = 0 */
-    int64_t doy = (153 * mp + 2) / 5 + (int64_t)day - 1;           /* 0..365 */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+    int64_t yoe = y - era * 400;                         /* 0..399 */
+    int64_t mp = (month + 9) % 12;                       /* March = 0 */
+    int64_t doy = (153 * mp + 2) / 5 + (int64_t)day - 1; /* 0..365 */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* 0..146096 */
     return era * 146097 + doe - 719468; /* 719468 = days from 0000-03-01 to 1970-01-01 */
 }
 
@@ -168,8 +168,8 @@ int ms_iso8601_format(int64_t t, int offset_s, char *buf, size_t cap)
         snprintf(zone, sizeof zone, "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600,
                  a / 60 % 60);
     }
-    int n = snprintf(buf, cap, "%04d-%02u-%02uT%02u:%02u:%02u%s", tm.year, tm.month, tm.day,
-                     tm.hour, tm.minute, tm.second, zone);
+    int n = snprintf(buf, cap, "%04d-%02u-%02uT%02u:%02u:%02u%s", tm.year, tm.month,
+                     tm.day, tm.hour, tm.minute, tm.second, zone);
     if (n < 0 || (size_t)n >= cap) {
         if (cap)
             buf[0] = 0;

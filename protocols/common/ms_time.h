@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ms_int.h"
+
 /** Broken-down civil time. */
 typedef struct ms_tm {
     int year;       /* e.g. 2016 */
@@ -40,13 +42,6 @@ void ms_tm_from_unix(int64_t t, ms_tm_t *out);
 
 /** Seconds since the epoch of the fields year..second (wday and yday are ignored). */
 int64_t ms_unix_from_tm(const ms_tm_t *tm);
-
-/** Floor division of seconds, correct for negative t (e.g. start of the day). */
-static inline int64_t ms_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 /**
  * Parse an ISO 8601 date-time: "YYYY-MM-DDThh:mm[:ss[.fff]]" followed by "Z", "+hh:mm",

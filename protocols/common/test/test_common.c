@@ -35,7 +35,10 @@ static void test_writer(void **state)
     assert_int_equal(ms_wr_u16le(&w, 0x1234), 0);
     assert_int_equal(ms_wr_fmt(&w, "%d", 42), 0);
     assert_int_equal(w.len, 6);
-    assert_memory_equal(b, "\x12\x34\x34\x12" "42", 6);
+    assert_memory_equal(b,
+                        "\x12\x34\x34\x12"
+                        "42",
+                        6);
     /* 4 bytes do not fit in the 2 left: nothing written, error sticks */
     assert_int_equal(ms_wr_u32be(&w, 1), MS_ENOSPC);
     assert_int_equal(w.len, 6);
@@ -59,8 +62,8 @@ static void test_reader(void **state)
     assert_int_equal(ms_rd_left(&r), 1);
     assert_int_equal(ms_rd_u16be(&r), 0); /* underrun */
     assert_int_equal(r.err, MS_ETRUNC);
-    assert_int_equal(r.pos, 4); /* nothing consumed */
-    assert_null(ms_rd_bytes(&r, 1));  /* sticky */
+    assert_int_equal(r.pos, 4);      /* nothing consumed */
+    assert_null(ms_rd_bytes(&r, 1)); /* sticky */
     ms_rd_init(&r, b, sizeof b);
     assert_int_equal(ms_rd_u16le(&r), 0x3412);
     assert_memory_equal(ms_rd_bytes(&r, 3), b + 2, 3);
@@ -88,7 +91,8 @@ static void test_bcc(void **state)
     /* PROTOCOL-NOTES (IEC 62056-21): SOH B0 ETX -> 0x71; SOH W2 STX C003(910324092239)
      * ETX -> 0x1B. The span starts after SOH. */
     assert_int_equal(ms_bcc((const uint8_t *)"B0\x03", 3), 0x71);
-    const char *w2 = "W2\x02" "C003(910324092239)\x03";
+    const char *w2 = "W2\x02"
+                     "C003(910324092239)\x03";
     assert_int_equal(ms_bcc((const uint8_t *)w2, strlen(w2)), 0x1B);
     /* pwitab/iec62056-21 tests/test_data.py (BSD-3-Clause): "\x023:171.0(0)\x03\x12" */
     assert_int_equal(ms_bcc((const uint8_t *)"3:171.0(0)\x03", 11), 0x12);
@@ -126,7 +130,8 @@ static void test_obis_parse(void **state)
     parse_ok("1.8.1&02", MS_OBIS(255, 255, 1, 8, 1, 2), CDE | MS_OBIS_F);
     parse_ok("0.0.96.1.0.255", MS_OBIS(0, 0, 96, 1, 0, 255), MS_OBIS_ALL);
     ms_obis_t o;
-    const char *bad[] = { "", "1", "1.", "1-0:", "256.8.0", "1.8.0*", "1.8.0x", "1-0.8.0",
+    const char *bad[] = { "",          "1",      "1.",          "1-0:",
+                          "256.8.0",   "1.8.0*", "1.8.0x",      "1-0.8.0",
                           "1.2.3.4.5", "1.8.0 ", "C.C.C.C.C.C", "1.8.0*2556" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(ms_obis_parse(bad[i], strlen(bad[i]), &o, NULL), MS_EPARSE);
@@ -211,8 +216,13 @@ static void test_iso8601(void **state)
     assert_int_equal(t, 1443920400);
     assert_int_equal(ms_iso8601_parse("2016-02-29", &t, NULL), 0);
     assert_int_equal(t, ms_days_from_civil(2016, 2, 29) * 86400);
-    const char *bad[] = { "2015-02-29", "2015-13-01", "2015-10-04T24:00:00Z",
-                          "2015-10-04T01:00:00", "2015-10-04T01:00:00Zx", "15-10-04", "" };
+    const char *bad[] = { "2015-02-29",
+                          "2015-13-01",
+                          "2015-10-04T24:00:00Z",
+                          "2015-10-04T01:00:00",
+                          "2015-10-04T01:00:00Zx",
+                          "15-10-04",
+                          "" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(ms_iso8601_parse(bad[i], &t, NULL), MS_EPARSE);
     char b[32];
@@ -227,11 +237,11 @@ static void test_iso8601(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_table), cmocka_unit_test(test_writer),
-        cmocka_unit_test(test_reader),    cmocka_unit_test(test_crc16_x25),
-        cmocka_unit_test(test_bcc),       cmocka_unit_test(test_parity),
+        cmocka_unit_test(test_err_table),  cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_reader),     cmocka_unit_test(test_crc16_x25),
+        cmocka_unit_test(test_bcc),        cmocka_unit_test(test_parity),
         cmocka_unit_test(test_obis_parse), cmocka_unit_test(test_obis_format_match),
-        cmocka_unit_test(test_civil),     cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_civil),      cmocka_unit_test(test_iso8601),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,399 @@
+/*
+** control.c — control API: libmicrohttpd on the libuv loop, JSON with jansson.
+** SPDX-License-Identifier: MIT
+*/
+#include "control.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "load.h"
+#include "log.h"
+#include "ms_err.h"
+#include "ms_time.h"
+#include "state_json.h"
+
+#define MAX_BODY 65536
+
+struct ms_control {
+    ms_sim_t *sim;
+    struct MHD_Daemon *daemon;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    char url[96];
+    int handles; /* libuv handles still open */
+};
+
+/* Body of a request being received. */
+typedef struct request {
+    char *body;
+    size_t len;
+    bool too_big;
+} request_t;
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_SORT_KEYS);
+    json_decref(j);
+    if (!text)
+        return MHD_NO;
+    size_t n = strlen(text);
+    char *body = realloc(text, n + 2);
+    if (!body) {
+        free(text);
+        return MHD_NO;
+    }
+    body[n] = '\n';
+    body[n + 1] = 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n + 1, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
+                                  const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
+                                  const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return send_json(
+        c, status,
+        json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", msg));
+}
+
+/* Parse the request body as a JSON object; on failure an error response is sent and
+ * NULL returned. */
+static json_t *body_object(struct MHD_Connection *c, const request_t *rq,
+                           enum MHD_Result *ret)
+{
+    json_error_t e;
+    json_t *j = json_loadb(rq->body ? rq->body : "", rq->len, 0, &e);
+    if (!j) {
+        *ret = send_error(c, 400, "request body is not JSON: line %d column %d: %s",
+                          e.line, e.column, e.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        *ret = send_error(c, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* POST /v1/clock {"advance_s": N} | {"set": "ISO 8601"} */
+static enum MHD_Result post_clock(ms_control_t *ctl, struct MHD_Connection *c,
+                                  const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    json_t *adv = json_object_get(j, "advance_s"), *set = json_object_get(j, "set");
+    int rc;
+    if (adv && !set) {
+        if (!json_is_number(adv) || json_number_value(adv) < 0 ||
+            json_number_value(adv) > 100.0 * 365 * 86400) {
+            json_decref(j);
+            return send_error(c, 400,
+                              "field 'advance_s': a number of seconds >= 0 expected");
+        }
+        rc = ms_simclock_advance(&ctl->sim->clock, uv_hrtime(),
+                                 (int64_t)(json_number_value(adv) * 1000.0 + 0.5));
+    } else if (set && !adv) {
+        int64_t t;
+        if (!json_is_string(set) ||
+            ms_iso8601_parse(json_string_value(set), &t, NULL) != 0) {
+            json_decref(j);
+            return send_error(c, 400,
+                              "field 'set': an ISO 8601 time with offset expected, "
+                              "e.g. \"2016-01-01T00:00:00Z\"");
+        }
+        rc = ms_simclock_set(&ctl->sim->clock, uv_hrtime(), t * 1000);
+        if (rc) {
+            char now[40];
+            ms_iso8601_format(ms_floor_div(ms_sim_now(ctl->sim), 1000), 0, now,
+                              sizeof now);
+            json_decref(j);
+            return send_error(c, 409,
+                              "field 'set': simulation time cannot go back (now %s); "
+                              "a meter clock jump is a per-meter fault",
+                              now);
+        }
+    } else {
+        json_decref(j);
+        return send_error(c, 400, "give exactly one of 'advance_s' and 'set'");
+    }
+    json_decref(j);
+    char now[40];
+    ms_iso8601_format(ms_floor_div(ms_sim_now(ctl->sim), 1000), 0, now, sizeof now);
+    ms_log(MS_LOG_INFO, "control", "simulation clock now %s", now);
+    return send_json(c, 200, ms_json_clock(ctl->sim));
+}
+
+/* POST /v1/meters/{id}/load {"type": "constant", "import_w": W, "export_w": W} |
+ * {"type": "csv", "path": FILE} */
+static enum MHD_Result post_load(ms_control_t *ctl, ms_sim_meter_t *sm,
+                                 struct MHD_Connection *c, const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    ms_load_t *l = NULL;
+    int err = 0;
+    char msg[512] = "";
+    if (type && strcmp(type, "constant") == 0) {
+        json_t *imp = json_object_get(j, "import_w"),
+               *exp = json_object_get(j, "export_w");
+        if ((imp && !json_is_number(imp)) || (exp && !json_is_number(exp)) ||
+            (imp && json_number_value(imp) < 0) || (exp && json_number_value(exp) < 0)) {
+            json_decref(j);
+            return send_error(c, 400,
+                              "fields 'import_w', 'export_w': watts >= 0 expected");
+        }
+        double iw = imp ? json_number_value(imp) : 0,
+               ew = exp ? json_number_value(exp) : 0;
+        l = ms_load_constant((int64_t)(iw * 1000 + 0.5), (int64_t)(ew * 1000 + 0.5),
+                             &err);
+    } else if (type && strcmp(type, "csv") == 0) {
+        const char *path = json_string_value(json_object_get(j, "path"));
+        if (!path) {
+            json_decref(j);
+            return send_error(c, 400, "field 'path': the CSV file expected");
+        }
+        ms_load_csv_opts_t o = {
+            .path = path,
+            .import_column = json_string_value(json_object_get(j, "import_column")),
+            .export_column = json_string_value(json_object_get(j, "export_column")),
+        };
+        l = ms_load_csv(&o, &err, msg, sizeof msg);
+    } else {
+        json_decref(j);
+        return send_error(c, 400, "field 'type': \"constant\" or \"csv\" expected");
+    }
+    json_decref(j);
+    if (!l)
+        return send_error(c, 400, "%s", msg[0] ? msg : ms_strerror(err));
+    ms_sim_sync(sm); /* energy up to now belongs to the old load */
+    ms_meter_set_load(sm->meter, l);
+    ms_log(MS_LOG_INFO, sm->meter->id, "load now %s", ms_load_describe(l));
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+static enum MHD_Result route(ms_control_t *ctl, struct MHD_Connection *c, const char *url,
+                             const char *method, const request_t *rq)
+{
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(url, "/v1") == 0 || strcmp(url, "/v1/") == 0) {
+        if (!get)
+            return send_error(c, 405, "%s %s: use GET", method, url);
+        return send_json(c, 200,
+                         json_pack("{s:s, s:i, s:[s,s,s,s,s]}", "service", "metersim",
+                                   "api_version", 1, "endpoints", "GET /v1/meters",
+                                   "GET /v1/meters/{id}", "GET|POST /v1/clock",
+                                   "POST /v1/meters/{id}/load", "GET /v1"));
+    }
+    if (strcmp(url, "/v1/clock") == 0) {
+        if (get)
+            return send_json(c, 200, ms_json_clock(ctl->sim));
+        if (post)
+            return post_clock(ctl, c, rq);
+        return send_error(c, 405, "%s %s: use GET or POST", method, url);
+    }
+    if (strcmp(url, "/v1/meters") == 0) {
+        if (!get)
+            return send_error(c, 405, "%s %s: use GET", method, url);
+        json_t *a = json_array();
+        for (size_t i = 0; i < ctl->sim->nmeters; i++)
+            json_array_append_new(a, ms_json_meter_summary(ctl->sim->meters[i]));
+        return send_json(c, 200, json_pack("{s:o}", "meters", a));
+    }
+    if (strncmp(url, "/v1/meters/", 11) == 0) {
+        char id[64];
+        const char *rest = url + 11, *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (n == 0 || n >= sizeof id)
+            return send_error(c, 404, "no such meter");
+        memcpy(id, rest, n);
+        id[n] = 0;
+        ms_sim_meter_t *sm = ms_sim_find(ctl->sim, id);
+        if (!sm)
+            return send_error(c, 404, "no meter '%s' (GET /v1/meters lists them)", id);
+        const char *sub = slash ? slash : "";
+        if (sub[0] == 0 || strcmp(sub, "/") == 0) {
+            if (!get)
+                return send_error(c, 405, "%s %s: use GET", method, url);
+            ms_sim_sync(sm);
+            return send_json(c, 200, ms_json_meter_state(sm));
+        }
+        if (strcmp(sub, "/load") == 0) {
+            if (!post)
+                return send_error(c, 405, "%s %s: use POST", method, url);
+            return post_load(ctl, sm, c, rq);
+        }
+    }
+    return send_error(c, 404, "no resource %s (GET /v1 lists the endpoints)", url);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version,
+                               const char *upload, size_t *upload_size, void **con_cls)
+{
+    ms_control_t *ctl = cls;
+    request_t *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (rq->len + *upload_size > MAX_BODY) {
+            rq->too_big = true;
+        } else {
+            char *nb = realloc(rq->body, rq->len + *upload_size + 1);
+            if (!nb)
+                return MHD_NO;
+            rq->body = nb;
+            memcpy(rq->body + rq->len, upload, *upload_size);
+            rq->len += *upload_size;
+            rq->body[rq->len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->too_big)
+        return send_error(c, 413, "request body over %d bytes", MAX_BODY);
+    return route(ctl, c, url, method, rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    request_t *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Let MHD work, then arm the timer for its next time-out. */
+static void run(ms_control_t *ctl)
+{
+    MHD_run(ctl->daemon);
+    MHD_UNSIGNED_LONG_LONG to;
+    if (MHD_get_timeout(ctl->daemon, &to) == MHD_YES)
+        uv_timer_start(&ctl->timer, on_timer, to, 0);
+    else
+        uv_timer_stop(&ctl->timer);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    run(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    run(p->data);
+}
+
+int ms_control_start(ms_sim_t *sim, const char *host, unsigned port, ms_control_t **out,
+                     char *msg, size_t msgcap)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(msg, msgcap, "--control %s:%u: host must be an IP address literal", host,
+                 port);
+        return MS_EINVAL;
+    }
+    ms_control_t *ctl = calloc(1, sizeof *ctl);
+    if (!ctl)
+        return MS_ENOMEM;
+    ctl->sim = sim;
+    ctl->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, handler, ctl, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed, ctl,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+    if (!ctl->daemon) {
+        snprintf(msg, msgcap, "--control %s:%u: cannot listen (address in use?)", host,
+                 port);
+        free(ctl);
+        return MS_EADDRINUSE;
+    }
+    const union MHD_DaemonInfo *ep =
+        MHD_get_daemon_info(ctl->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *bp =
+        MHD_get_daemon_info(ctl->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    if (!ep || !bp) {
+        snprintf(msg, msgcap, "libmicrohttpd lacks epoll support");
+        MHD_stop_daemon(ctl->daemon);
+        free(ctl);
+        return MS_ENOTSUP;
+    }
+    uv_poll_init(sim->loop, &ctl->poll, ep->epoll_fd);
+    ctl->poll.data = ctl;
+    uv_poll_start(&ctl->poll, UV_READABLE, on_poll);
+    uv_timer_init(sim->loop, &ctl->timer);
+    ctl->timer.data = ctl;
+    snprintf(ctl->url, sizeof ctl->url, "http://%s%s%s:%u/v1",
+             v6->sin6_family == AF_INET6 ? "[" : "", host,
+             v6->sin6_family == AF_INET6 ? "]" : "", (unsigned)bp->port);
+    *out = ctl;
+    return 0;
+}
+
+const char *ms_control_url(const ms_control_t *c)
+{
+    return c->url;
+}
+
+static void closed(uv_handle_t *h)
+{
+    ms_control_t *ctl = h->data;
+    if (--ctl->handles == 0)
+        free(ctl);
+}
+
+void ms_control_stop(ms_control_t *ctl)
+{
+    if (!ctl)
+        return;
+    uv_poll_stop(&ctl->poll);
+    MHD_stop_daemon(ctl->daemon);
+    ctl->handles = 2;
+    uv_close((uv_handle_t *)&ctl->poll, closed);
+    uv_close((uv_handle_t *)&ctl->timer, closed);
+}

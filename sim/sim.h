@@ -1,0 +1,89 @@
+/*
+** sim.h — one metersim process: the event loop, the simulation clock, the meters and
+** their ports (DESIGN.md "Data flow").
+** SPDX-License-Identifier: MIT
+*/
+#ifndef MS_SIM_H
+#define MS_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "meter.h"
+#include "model.h"
+#include "phy.h"
+#include "simclock.h"
+
+typedef struct ms_sim ms_sim_t;
+typedef struct ms_port ms_port_t;
+
+#define MS_SIM_MAX_PORTS 4
+
+/** A meter of the process with the ports it listens on. */
+typedef struct ms_sim_meter {
+    ms_sim_t *sim;
+    ms_model_t *model; /* owned */
+    ms_meter_t *meter; /* owned */
+    ms_port_t *ports[MS_SIM_MAX_PORTS];
+    size_t nports;
+} ms_sim_meter_t;
+
+struct ms_sim {
+    uv_loop_t *loop;
+    ms_simclock_t clock;
+    ms_sim_meter_t **meters;
+    size_t nmeters;
+};
+
+/** Sim time now (ms UTC), read from the simulation clock. */
+int64_t ms_sim_now(const ms_sim_t *s);
+
+/** Bring a meter up to the current sim time (catch-up) before it is observed. */
+void ms_sim_sync(ms_sim_meter_t *sm);
+
+/** Find a meter by id, or NULL. */
+ms_sim_meter_t *ms_sim_find(const ms_sim_t *s, const char *id);
+
+/** Port kinds. */
+typedef enum ms_port_kind {
+    MS_PORT_PTY = 1,
+    MS_PORT_TCP,
+} ms_port_kind_t;
+
+/** Observable state of a port (for the ready line and the control API). */
+typedef struct ms_port_info {
+    ms_port_kind_t kind;
+    const char *protocol;       /* "iec62056-21" */
+    char path[128];             /* pty: slave path */
+    char link[256];             /* pty: symlink ("" = none) */
+    char address[64];           /* tcp: "127.0.0.1:4059" */
+    unsigned baud;              /* pty: the meter's current rate */
+    unsigned peer_baud;         /* pty: the rate the reader last set (0 = never seen) */
+    unsigned peer_line_changes; /* pty: termios changes seen through packet mode */
+    unsigned connections;       /* tcp: open connections */
+    const char *session;        /* state of the (last) session, e.g. "idle" */
+    uint64_t rx_bytes, tx_bytes;
+    unsigned sign_ons, readouts, bad_bcc, wrong_passwords, naks_received;
+} ms_port_info_t;
+
+/**
+ * Serve IEC 62056-21 for a meter on a new pty, with a symlink at `link` (NULL: none).
+ * @param[out] msg  on error, what failed
+ * @return 0 or a negative ms_err
+ */
+int ms_port_open_pty(ms_sim_meter_t *sm, const char *link, ms_port_t **out, char *msg,
+                     size_t msgcap);
+
+/** Serve IEC 62056-21 for a meter on TCP host:port (port 0: any free port). */
+int ms_port_open_tcp(ms_sim_meter_t *sm, const char *host, unsigned port, ms_port_t **out,
+                     char *msg, size_t msgcap);
+
+void ms_port_info(const ms_port_t *p, ms_port_info_t *info);
+
+/** Close the port (removes a pty's symlink) and every connection on it. */
+void ms_port_close(ms_port_t *p);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+** test_sim_config.c — configuration files: the field-path-to-line scanner, and model
+** files with mistakes, each of which must be refused with a message naming the file,
+** the line and the field.
+** SPDX-License-Identifier: MIT
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "luacfg.h"
+#include "model.h"
+#include "ms_err.h"
+
+static const char src[] = "-- a comment { not a table }\n"      /* 1 */
+                          "return {\n"                          /* 2 */
+                          "  name = \"x\", -- [[ name = 1 ]]\n" /* 3 */
+                          "  tariff = {\n"                      /* 4 */
+                          "    rates = 2,\n"                    /* 5 */
+                          "    day = { { \"00:00\", 1 },\n"     /* 6 */
+                          "            { \"06:00\", 2 } },\n"   /* 7 */
+                          "  },\n"                              /* 8 */
+                          "  [\"quoted key\"] = [[long\n"       /* 9 */
+                          "string]],\n"                         /* 10 */
+                          "  after = 1;\n"                      /* 11 */
+                          "}\n";
+
+static void test_line_of(void **state)
+{
+    size_t n = sizeof src - 1;
+    assert_int_equal(ms_luacfg_line_of(src, n, "name"), 3);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff"), 4);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.rates"), 5);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.day"), 6);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.day[1]"), 6);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.day[2]"), 7);
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.day[2][2]"), 7);
+    assert_int_equal(ms_luacfg_line_of(src, n, "quoted key"), 9);
+    assert_int_equal(ms_luacfg_line_of(src, n, "after"), 11);
+    /* not written: the nearest written ancestor */
+    assert_int_equal(ms_luacfg_line_of(src, n, "tariff.missing"), 4);
+    assert_int_equal(ms_luacfg_line_of(src, n, "nothing"), 0);
+}
+
+/* The shipped model with one substitution applied; the load must fail with a message
+ * containing `want` (file name and line are checked through it). */
+static void broken(const char *from, const char *to, const char *want)
+{
+    FILE *f = fopen("sim/models/ms3p-direct.lua", "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *at = strstr(text, from);
+    if (!at)
+        fail_msg("model lacks '%s'", from);
+    char path[] = "/tmp/ms_model_XXXXXX.lua";
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    FILE *o = fdopen(fd, "w");
+    fwrite(text, 1, (size_t)(at - text), o);
+    fputs(to, o);
+    fputs(at + strlen(from), o);
+    fclose(o);
+    ms_model_t m;
+    char msg[512] = "", expect[600];
+    int rc = ms_model_load(path, &m, msg, sizeof msg);
+    unlink(path);
+    assert_true(rc < 0);
+    snprintf(expect, sizeof expect, "%s:%s", path, want);
+    if (!strstr(msg, expect))
+        fail_msg("message\n  %s\ndoes not contain\n  %s", msg, expect);
+}
+
+static void test_model_errors(void **state)
+{
+    broken("manufacturer = \"MSM\"", "manufacturr = \"MSM\"",
+           "9: field 'manufacturr': unknown field");
+    broken("manufacturer = \"MSM\"", "manufacturer = \"MS\"",
+           "9: field 'manufacturer': three letters expected");
+    broken("mode = \"C\"", "mode = \"X\"",
+           "25: field 'iec62056_21.mode': \"X\" is not one of");
+    broken("baud = 9600", "baud = 9601",
+           "26: field 'iec62056_21.baud': 9601 Bd has no baud");
+    broken(
+        "{ \"1-0:1.8.1*255\", \"kWh\", 7, 3 }", "{ \"1-0:1.8.1\", \"kWh\", 7, 3 }",
+        "39: field 'iec62056_21.readout[7][1]': \"1-0:1.8.1\" is not a full OBIS code");
+    broken("{ \"1-0:1.8.2*255\", \"kWh\", 7, 3 }",
+           "{ \"1-0:1.8.2*255\", \"kvarh\", 7, 3 }",
+           "40: field 'iec62056_21.readout[8][2]': unit \"kvarh\" does not fit");
+    broken("{ \"1-0:2.8.0*255\", \"kWh\", 7, 3 }",
+           "{ \"1-0:99.8.0*255\", \"kWh\", 7, 3 }",
+           "41: field 'iec62056_21.readout[9][1]': 1-0:99.8.0*255 is not a register");
+    broken("{ \"00:00\", 2 }", "{ \"00:30\", 2 }",
+           "22: field 'tariff.day[1]': the first");
+    broken("{ \"06:00\", 1 }", "{ \"26:00\", 1 }",
+           "22: field 'tariff.day[2][1]': \"26:00\" is");
+    broken("{ \"22:00\", 2 }", "{ \"22:00\", 3 }",
+           "22: field 'tariff.day[3][2]': 3 is out");
+    broken("phase_share = { 40, 35, 25 }", "phase_share = { 40, 35, 20 }",
+           "14: field 'phase_share': shares add up to 95");
+    broken("power_factor = 0.95", "power_factor = \"high\"",
+           "17: field 'power_factor': expected a number, got string");
+    broken("timezone = \"CET\"", "timezone = \"Mars\"", "18: field 'timezone': \"Mars\"");
+    broken("demand_period = 900", "demand_period = 700",
+           "19: field 'demand_period': 700 s");
+    broken("rates = 2,", "rates = 2,,", "21: "); /* Lua syntax error names the line */
+    broken("return {", "while true do end return {", "6: instruction limit exceeded");
+    ms_model_t m;
+    char msg[256];
+    assert_int_equal(ms_model_load("/nonexistent/m.lua", &m, msg, sizeof msg), MS_ENOENT);
+    assert_non_null(strstr(msg, "/nonexistent/m.lua: cannot open"));
+}
+
+static void test_model_ok(void **state)
+{
+    ms_model_t m;
+    char msg[256] = "";
+    int rc = ms_model_load("sim/models/ms3p-direct.lua", &m, msg, sizeof msg);
+    if (rc)
+        fail_msg("%s", msg);
+    assert_string_equal(m.manufacturer, "MSM");
+    assert_int_equal(m.iec21.session.mode, 'C');
+    assert_int_equal(m.iec21.session.baud_z, '5');
+    assert_int_equal(m.iec21.baud, 9600);
+    assert_int_equal(m.tariff.nrates, 2);
+    assert_int_equal(m.reactive_permille, 329);
+    assert_int_equal(m.nominal_voltage_mv, 230000);
+    assert_true(m.iec21.session.programming);
+    char path[512];
+    assert_int_equal(ms_model_find("ms3p-direct", path, sizeof path), 0);
+    assert_int_equal(ms_model_find("no-such-model", path, sizeof path), MS_ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_of),
+        cmocka_unit_test(test_model_errors),
+        cmocka_unit_test(test_model_ok),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

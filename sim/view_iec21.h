@@ -1,0 +1,41 @@
+/*
+** view_iec21.h — the IEC 62056-21 view of the meter model: the readout data set, and
+** the answers to programming-mode commands (R1/R2/R5 reads by address).
+** SPDX-License-Identifier: MIT
+*/
+#ifndef MS_VIEW_IEC21_H
+#define MS_VIEW_IEC21_H
+
+#include <stddef.h>
+
+#include "iec21_meter.h"
+#include "meter.h"
+
+/**
+ * Append one data set "address(value*unit)" for a readout item at the meter's current
+ * time: energy truncated to the item's decimals, max demand followed by its time
+ * "(YYMMDDhhmm)", text values as they are (IEC 62056-21 clause 6.3.x data set,
+ * EDIS value formats).
+ * @param[in] address  address text to show, or NULL for the model's address style
+ * @return 0, MS_ENOSPC, MS_ENOENT (the meter lacks the register)
+ */
+int ms_iec21_format_item(const ms_meter_t *m, const ms_readout_item_t *it,
+                         const char *address, ms_wr_t *out);
+
+/** The readout data block: one data set per line, CR LF after each (the session adds
+ *  STX, "!" CR LF, ETX and BCC). @return 0 or MS_ENOSPC */
+int ms_iec21_readout(const ms_meter_t *m, ms_wr_t *out);
+
+/** Check a P1/P2 password against the model. @return 0 or MS_EACCES */
+int ms_iec21_password(const ms_meter_t *m, int level, const char *operand, size_t len);
+
+/**
+ * Answer a programming command: R1/R2 read the register named by the data set's
+ * address (reduced forms such as "1.8.1" match the model's full codes); other commands
+ * get an error message.
+ * @param[out] out  data block or error text
+ */
+iec21_reply_t ms_iec21_command(const ms_meter_t *m, int access, const iec21_msg_t *cmd,
+                               ms_wr_t *out);
+
+#endif
