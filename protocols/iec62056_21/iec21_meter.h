@@ -24,16 +24,16 @@
  * letter of the manufacturer's identification is lowercase); tt 1500..2200 ms a device
  * waits for an answer before it goes on; ta < 1500 ms between two characters of one
  * message; inactivity 60..120 s without a valid message ends programming mode. */
-#define IEC21_TR_MIN_MS          200u
-#define IEC21_TR_MIN_FAST_MS     20u
-#define IEC21_TR_MAX_MS          1500u
-#define IEC21_TT_MIN_MS          1500u
-#define IEC21_TT_MAX_MS          2200u
-#define IEC21_TA_MAX_MS          1500u
-#define IEC21_INACTIVITY_MIN_MS  60000u
-#define IEC21_INACTIVITY_MAX_MS  120000u
-#define IEC21_INITIAL_BAUD       300u  /* modes A, B, C, E: sign-on at 300 Bd */
-#define IEC21_MODE_D_BAUD        2400u /* mode D: fixed 2400 Bd */
+#define IEC21_TR_MIN_MS         200u
+#define IEC21_TR_MIN_FAST_MS    20u
+#define IEC21_TR_MAX_MS         1500u
+#define IEC21_TT_MIN_MS         1500u
+#define IEC21_TT_MAX_MS         2200u
+#define IEC21_TA_MAX_MS         1500u
+#define IEC21_INACTIVITY_MIN_MS 60000u
+#define IEC21_INACTIVITY_MAX_MS 120000u
+#define IEC21_INITIAL_BAUD      300u  /* modes A, B, C, E: sign-on at 300 Bd */
+#define IEC21_MODE_D_BAUD       2400u /* mode D: fixed 2400 Bd */
 
 /** What the meter answers to a wrong password (P1/P2). The standard's own refusal is
  *  the break message B0 that ends programming mode; some meters send an error message
@@ -52,13 +52,13 @@ typedef enum iec21_unknown_address {
 
 /** Session configuration. Zero values take the defaults named per field. */
 typedef struct iec21_meter_cfg {
-    char mode;                 /* 'A', 'B', 'C' or 'D' (default 'C') */
-    char mfr[4];               /* manufacturer's identification, 3 letters (FLAG-assigned) */
-    char baud_z;               /* Z of the identification: mode B 'A'..'F', mode C
-                                  '0'..'6' (e.g. '5' = 9600 Bd), mode D '3'; mode A any
-                                  printable character that names no rate in B or C
-                                  (clause 6.4.1), e.g. 'H' */
-    char enh_w;                /* enhanced identification W (0 = none) */
+    char mode;   /* 'A', 'B', 'C' or 'D' (default 'C') */
+    char mfr[4]; /* manufacturer's identification, 3 letters (FLAG-assigned) */
+    char baud_z; /* Z of the identification: mode B 'A'..'F', mode C
+                    '0'..'6' (e.g. '5' = 9600 Bd), mode D '3'; mode A any
+                    printable character that names no rate in B or C
+                    (clause 6.4.1), e.g. 'H' */
+    char enh_w;  /* enhanced identification W (0 = none) */
     char ident[IEC21_IDENT_MAX + 1];
     char address[IEC21_ADDRESS_MAX + 1]; /* own device address; "" = none */
     iec21_unknown_address_t unknown_address;
@@ -73,13 +73,19 @@ typedef struct iec21_meter_cfg {
                                     identification before the readout at 300 Bd
                                     (default 2000) */
     unsigned ta_ms;              /* inter-character time-out (default 1500) */
-    unsigned inactivity_ms;      /* programming-mode inactivity time-out (default 120000) */
-    unsigned mode_d_period_ms;   /* mode D: interval between pushed readouts (default
-                                    10000) */
-    unsigned max_repeats;        /* NAKs answered by repeating the last message (default
-                                    3), after that the session returns to the start */
-    bool programming;            /* accept option select Y = '1' (programming mode) */
-    bool bcc_corrupt;            /* conformance fault: send every BCC wrong (selftests) */
+    unsigned inactivity_ms;    /* programming-mode inactivity time-out (default 120000) */
+    unsigned mode_d_period_ms; /* mode D: interval between pushed readouts (default
+                                  10000) */
+    unsigned max_repeats;      /* NAKs answered by repeating the last message (default
+                                  3), after that the session returns to the start */
+    bool programming;          /* accept option select Y = '1' (programming mode);
+                                  without it Y = '1' gets the readout, as Y = '0' */
+    bool bcc_corrupt;          /* conformance fault: send every BCC wrong (selftests) */
+    bool mode_d_framed;        /* mode D: frame the pushed data as a data message
+                                  STX ... "!" CR LF ETX BCC; default (false): data
+                                  lines and "!" CR LF without STX/ETX/BCC, as the
+                                  mode D meters in the shared data push it
+                                  (PROTOCOL-NOTES: "no STX/BCC") */
 } iec21_meter_cfg_t;
 
 /** Access level reached in programming mode. */
@@ -91,27 +97,31 @@ enum {
 
 /** Kinds of reply a provider's command handler asks for. */
 typedef enum iec21_reply {
-    IEC21_REPLY_DATA = 0,  /* out holds a data block: STX block ETX BCC */
-    IEC21_REPLY_ACK,       /* ACK (e.g. write accepted) */
-    IEC21_REPLY_ERROR,     /* out holds an error text: STX "(" text ")" ETX BCC */
-    IEC21_REPLY_NAK,       /* NAK */
-    IEC21_REPLY_BREAK,     /* SOH B0 ETX BCC and back to the start */
+    IEC21_REPLY_DATA = 0, /* out holds a data block: STX block ETX BCC */
+    IEC21_REPLY_ACK,      /* ACK (e.g. write accepted) */
+    IEC21_REPLY_ERROR,    /* out holds an error text: STX "(" text ")" ETX BCC */
+    IEC21_REPLY_NAK,      /* NAK */
+    IEC21_REPLY_BREAK,    /* SOH B0 ETX BCC and back to the start */
 } iec21_reply_t;
 
 /** Session events reported to the provider (logging, audit trail, statistics). */
 typedef enum iec21_meter_event {
-    IEC21_EV_SIGN_ON,          /* request received and accepted; detail = address */
-    IEC21_EV_BAUD,             /* line rate switched; detail = rate */
-    IEC21_EV_READOUT,          /* readout sent */
-    IEC21_EV_PROGRAMMING,      /* programming mode entered */
-    IEC21_EV_PASSWORD_OK,      /* detail = "P1" or "P2" */
-    IEC21_EV_PASSWORD_WRONG,   /* detail = "P1" or "P2" */
-    IEC21_EV_BAD_BCC,          /* a block with a wrong BCC was NAKed */
-    IEC21_EV_FRAME_ERROR,      /* malformed message discarded */
-    IEC21_EV_UNKNOWN_ADDRESS,  /* detail = the address asked for */
-    IEC21_EV_BREAK,            /* B0 received: session ended */
-    IEC21_EV_TIMEOUT,          /* ta, tt or inactivity time-out; detail names which */
-    IEC21_EV_NAK_RECEIVED,     /* the reader asked for a repeat */
+    IEC21_EV_SIGN_ON,         /* request received and accepted; detail = address */
+    IEC21_EV_BAUD,            /* line rate switched; detail = rate */
+    IEC21_EV_READOUT,         /* readout sent */
+    IEC21_EV_PROGRAMMING,     /* programming mode entered */
+    IEC21_EV_PASSWORD_OK,     /* detail = "P1" or "P2" */
+    IEC21_EV_PASSWORD_WRONG,  /* detail = "P1" or "P2" */
+    IEC21_EV_BAD_BCC,         /* a block with a wrong BCC was NAKed */
+    IEC21_EV_FRAME_ERROR,     /* malformed message discarded */
+    IEC21_EV_UNKNOWN_ADDRESS, /* detail = the address asked for */
+    IEC21_EV_BREAK,           /* B0 received: session ended */
+    IEC21_EV_TIMEOUT,         /* ta, tt or inactivity time-out; detail "ta", "tt" or
+                                 "inactivity" */
+    IEC21_EV_NAK_RECEIVED,    /* the reader asked for a repeat; detail = the repeat
+                                 count ("1".."max_repeats"), "limit" when max_repeats
+                                 is exhausted (back to the start), "ignored" when
+                                 there is nothing to repeat */
 } iec21_meter_event_t;
 
 /**
@@ -121,19 +131,25 @@ typedef enum iec21_meter_event {
  */
 typedef struct iec21_meter_ops {
     /** Write the readout data block: data lines "address(value*unit)" CR LF, without
-     *  STX, the end line "!" CR LF, ETX and BCC (the session adds them).
-     *  @return 0, or a negative ms_err (the readout is then an error message). */
+     *  STX, the end line "!" CR LF, ETX and BCC (the session adds them). When out is
+     *  too small (MS_ENOSPC) it is called again with a larger one (up to 1 MiB), so it
+     *  must not have side effects. NULL: an empty readout.
+     *  @return 0, or a negative ms_err (the readout is then an error message whose
+     *  text is the error's name, e.g. "(MS_EIO)"). */
     int (*readout)(void *ctx, ms_wr_t *out);
     /** Operand of the P0 message sent on entering programming mode, without the
      *  parentheses (e.g. a seed for P2). NULL: an empty operand "()". */
     int (*operand)(void *ctx, ms_wr_t *out);
     /** Check a password. level: 1 = P1 (operand is the password), 2 = P2 (operand is the
      *  result of the secure algorithm). operand is the text inside the parentheses.
-     *  @return 0 = accepted, MS_EACCES = refused (also when locked out). */
+     *  @return 0 = accepted, MS_EACCES = refused (also when locked out). NULL: every
+     *  password is refused. */
     int (*password)(void *ctx, int level, const char *operand, size_t len);
     /** Handle a programming command R, W or E (cmd->cmd, cmd->cmd_type, cmd->data) at
-     *  the access level reached. Write a data block or an error text into out.
-     *  @return an iec21_reply_t. NULL: every command gets an error message. */
+     *  the access level reached. Write a data block or an error text into out (64 KiB
+     *  room; called once per received command, also for a repeat the reader sends).
+     *  @return an iec21_reply_t. NULL: every command gets the error message
+     *  "(MS_ENOTSUP)". */
     iec21_reply_t (*command)(void *ctx, int access, const iec21_msg_t *cmd, ms_wr_t *out);
     /** Session event (may be NULL). detail is a short NUL-terminated text. */
     void (*event)(void *ctx, iec21_meter_event_t ev, const char *detail);
@@ -191,7 +207,8 @@ int iec21_meter_next_action(iec21_meter_t *m, iec21_action_t *a);
 /** Absolute time of the next tick the session needs, or UINT64_MAX for none. */
 uint64_t iec21_meter_deadline(const iec21_meter_t *m);
 
-/** Current line rate of the meter's side (baud). */
+/** Current line rate of the meter's side (baud): the rate of the last SET_BAUD action
+ *  taken with iec21_meter_next_action() (initially 300, mode D 2400). */
 unsigned iec21_meter_baud(const iec21_meter_t *m);
 
 /** Name of the current state, e.g. "idle", "wait-option", "programming". */
