@@ -202,8 +202,7 @@ static void on_peer_line(ms_phy_t *p, const ms_line_t *line, void *ud)
     ms_port_info_t *st = &l->port->stats;
     st->peer_line_changes++;
     if (line->baud != st->peer_baud)
-        ms_log(MS_LOG_INFO, name_of(l), "reader set its line to %u Bd (meter at %u Bd)",
-               line->baud, l->baud);
+        ms_log(MS_LOG_INFO, name_of(l), "reader set its line to %u Bd", line->baud);
     st->peer_baud = line->baud;
 }
 
