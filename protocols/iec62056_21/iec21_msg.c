@@ -359,8 +359,11 @@ int iec21_decoder_feed(iec21_decoder_t *d, const uint8_t *in, size_t len, size_t
         if (rc == STEP_RESTART) {
             *used = i; /* the start character begins the next message */
             iec21_decoder_reset(d);
+            clear_msg(out);
             return MS_EFRAME;
         }
+        if (rc < 0 && rc != MS_EBADBCC)
+            clear_msg(out);
         /* Complete or failed: ready for the next message. The buffer keeps the
          * message bytes (out->data) until the next feed. */
         *used = i + 1;

@@ -75,8 +75,9 @@ typedef struct iec21_msg {
 } iec21_msg_t;
 
 /* Decoder flags (iec21_decoder_set_flags). */
-#define IEC21_DEC_OPTION_SELECT 0x01u /* an ACK starts an option select, not a bare ACK \
-                                       */
+#define IEC21_DEC_OPTION_SELECT                             \
+    0x01u /* an ACK starts an option select, not a bare ACK \
+           */
 #define IEC21_DEC_UNFRAMED                                   \
     0x02u /* a printable character other than "/" outside a  \
              message starts a data block without STX that    \
@@ -123,7 +124,8 @@ bool iec21_decoder_busy(const iec21_decoder_t *d);
  * @param[out] out   the message when 1 is returned
  * @return 1 = a complete message is in *out; 0 = need more bytes (all consumed);
  *         MS_EBADBCC = a block arrived whole with a wrong BCC (the answer is NAK);
- *         *out then holds the block as received, bcc = the received BCC;
+ *         *out then holds the block as received, bcc = the received BCC (after
+ *         any other error *out is cleared: type IEC21_MSG_NONE);
  *         MS_EFRAME = a malformed message (e.g. bad character in an identification,
  *         option select without CR LF); MS_ETOOBIG = longer than the buffer or the
  *         field limits above. After an error the decoder is reset and ready. When a

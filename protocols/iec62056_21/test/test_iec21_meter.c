@@ -245,6 +245,7 @@ static size_t command(uint8_t *dst, const char *cd, const char *data)
 static void test_cfg_validation(void **state)
 {
     prov_t p;
+    memset(&p, 0, sizeof p);
     int err = 0;
     static const struct {
         char mode, z;

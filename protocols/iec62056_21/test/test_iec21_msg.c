@@ -376,6 +376,7 @@ static void test_negative(void **state)
                      MS_EFRAME); /* no CR */
     assert_int_equal(decode1(S("/?1-2!\r\n"), 0, &m, buf, sizeof buf), MS_EFRAME);
     assert_int_equal(decode1(S("/1BC5X\r\n"), 0, &m, buf, sizeof buf), MS_EFRAME);
+    assert_int_equal(m.type, IEC21_MSG_NONE); /* cleared after an error */
     assert_int_equal(decode1(S("/AB\r\n"), 0, &m, buf, sizeof buf), MS_EFRAME);
     assert_int_equal(decode1(S("/ABC5X!\r\n"), 0, &m, buf, sizeof buf), MS_EFRAME);
     assert_int_equal(decode1(S("\x06"
