@@ -200,8 +200,10 @@ static int cmd_read(int argc, char **argv)
             snprintf(ident, sizeof ident, "/%s%c%s%s", r->ident.mfr, r->ident.baud_z, enh,
                      r->ident.ident);
             /* The rate the identification offered, unless we asked to stay at 300. */
-            unsigned rate = iec21_baud_of_z(r->mode == 'E' ? 'C' : r->mode, r->ident.baud_z);
-            if (cfg.no_switch || r->mode == 'A' || !rate || (cfg.max_baud && rate > cfg.max_baud))
+            unsigned rate =
+                iec21_baud_of_z(r->mode == 'E' ? 'C' : r->mode, r->ident.baud_z);
+            if (cfg.no_switch || r->mode == 'A' || !rate ||
+                (cfg.max_baud && rate > cfg.max_baud))
                 rate = 300;
             if (json) {
                 json_object_set_new(out, "identification", json_string(ident));
@@ -211,9 +213,10 @@ static int cmd_read(int argc, char **argv)
                                     json_integer(r->ident_reaction_ms));
                 json_object_set_new(out, "data", datasets_json(r->data, r->len));
             } else {
-                printf("# %s  (mode %c, readout at %u Bd, identification's first byte %u ms "
-                       "after the request)\n",
-                       ident, r->mode, rate, r->ident_reaction_ms);
+                printf(
+                    "# %s  (mode %c, readout at %u Bd, identification's first byte %u ms "
+                    "after the request)\n",
+                    ident, r->mode, rate, r->ident_reaction_ms);
                 fwrite(r->data, 1, r->len, stdout);
             }
         }
