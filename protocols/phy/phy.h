@@ -48,7 +48,9 @@ typedef struct ms_phy_cb {
     /** Bytes received at t_ns. On a 7-bit line bit 7 (parity) is already removed. */
     void (*on_data)(ms_phy_t *p, const uint8_t *buf, size_t len, uint64_t t_ns, void *ud);
     /** pty only: the peer changed its termios (rate, character size); `line` is what it
-     *  set (a pty reports CS8/no parity whatever the peer asked for). */
+     *  set (a pty reports CS8/no parity whatever the peer asked for). Reported after
+     *  the data that the peer wrote before the change (and any it wrote right after,
+     *  before the meter side read: the kernel cannot tell them apart). */
     void (*on_peer_line)(ms_phy_t *p, const ms_line_t *line, void *ud);
     /** The output queue became empty; t_ns is when the last byte reached the peer (its
      *  stop bit ended, for a paced line). */
@@ -69,8 +71,10 @@ typedef struct ms_phy_ops {
 
 /**
  * Queue bytes for output. Bytes go out in order; on a paced line byte k of this call
- * reaches the peer at start + (k + 1) * character time, where start is the later of
- * not_before_ns and the end of the bytes queued before. The bytes are copied.
+ * reaches the peer at start + (k + 1) * character time, where start is the latest of
+ * not_before_ns, the end of the bytes queued before, and the time of the call (an idle
+ * line starts now, not in the past). The bytes are copied. Callbacks never run inside
+ * this call (output due now is written on the next loop iteration).
  * On a 7-bit line bit 7 is cleared, or set to even parity when the backend was opened
  * with parity_out.
  * @param[in] not_before_ns  earliest start (uv_hrtime() scale), 0 = as soon as possible
@@ -121,7 +125,8 @@ typedef struct ms_phy_pty_opts {
  * raw (cfmakeraw) at the initial rate. Output nobody reads within 1 s of reaching the
  * wire is discarded, as a real line keeps no bytes.
  * @param[out] out  the stream
- * @return 0, MS_EEXIST (link path is not a symlink), MS_EACCES, MS_ESYS
+ * @return 0, MS_EEXIST (link path is not a symlink), MS_EACCES, MS_ENOENT (the link's
+ *         folder does not exist), MS_EINVAL (bad line), MS_ENOMEM, MS_ESYS
  */
 int ms_phy_pty_open(uv_loop_t *loop, const ms_phy_pty_opts_t *o, const ms_phy_cb_t *cb,
                     void *ud, ms_phy_t **out);
@@ -139,9 +144,12 @@ typedef struct ms_phy_tty_opts {
 
 /**
  * Open a terminal device raw (termios) at the given line settings. Where the device
- * refuses 7 data bits with parity (a pty: EINVAL), the backend keeps 8N1 and handles
- * 7-bit characters in software (strips bit 7 on input; parity_out on output).
- * @return 0, MS_ENOENT, MS_EACCES, MS_EBUSY, MS_EINVAL (not a terminal), MS_ESYS
+ * refuses 7 data bits with parity (a pty forces CS8: tcsetattr fails with EINVAL, or
+ * succeeds with CS8 — glibc 2.36 here; the backend reads the settings back), the backend
+ * keeps 8N1 and handles 7-bit characters in software (strips bit 7 on input; parity_out
+ * on output).
+ * @return 0, MS_ENOENT, MS_EACCES, MS_EBUSY, MS_EINVAL (not a terminal, or a rate
+ *         termios has no constant for), MS_ENOMEM, MS_ESYS
  */
 int ms_phy_tty_open(uv_loop_t *loop, const ms_phy_tty_opts_t *o, const ms_phy_cb_t *cb,
                     void *ud, ms_phy_t **out);
@@ -171,7 +179,8 @@ void ms_phy_listener_close(ms_phy_listener_t *l);
  *  @return 0, MS_ENOTSUP (not tcp), MS_ENOSPC */
 int ms_phy_tcp_local_addr(const ms_phy_t *p, char *host, size_t cap, unsigned *port);
 
-/** Connection result of ms_phy_tcp_connect: status 0 or a negative ms_err. */
+/** Connection result of ms_phy_tcp_connect: status 0 or a negative ms_err (MS_ECLOSED
+ *  when the peer refused the connection). */
 typedef void (*ms_phy_connect_cb)(ms_phy_t *p, int status, void *ud);
 
 /**
