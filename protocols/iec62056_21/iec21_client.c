@@ -282,16 +282,16 @@ static void on_ident(iec21_client_t *c, uint64_t now_ms, const iec21_msg_t *m)
         fail_session(c, MS_EPROTO); /* no programming mode in modes A and B */
         return;
     }
-    if (mode == 'A') { /* clause 6.4.2: the data message follows at 300 Bd */
+    if (mode == 'A') { /* clause 6.4.1: the data message follows at 300 Bd */
         enter_wait(c, C_WAIT_READOUT, now_ms);
         return;
     }
-    if (mode == 'B') { /* clause 6.4.3: the meter switches to Z after the ident */
+    if (mode == 'B') { /* clause 6.4.2: the meter switches to Z after the ident */
         set_baud(c, iec21_baud_of_z('B', m->baud_z));
         enter_wait(c, C_WAIT_READOUT, now_ms);
         return;
     }
-    /* Modes C and E (clause 6.4.4): option select, V = '0' (normal protocol). */
+    /* Modes C and E (clause 6.4.3, 6.4.5): option select, V = '0' (normal protocol). */
     unsigned rate = iec21_baud_of_z('C', m->baud_z);
     char z = m->baud_z;
     if (cfg->no_switch || !rate || rate > cfg->max_baud)

@@ -3,8 +3,9 @@
 ** SPDX-License-Identifier: MIT
 **
 ** IEC 62056-21:2002 clause 6.4 (flow of modes A-D) and 6.3 (messages, reaction times);
-** ../shared/PROTOCOL-NOTES.md. Choices where the standard leaves room (see also the
-** report of the change that added this file):
+** ../shared/PROTOCOL-NOTES.md. Clause numbers follow the 2002 edition's layout as this
+** folder's headers cite it (6.3.x messages; 6.4.1-6.4.5 modes A-E): check them against
+** the edition you hold. Choices where the standard leaves room:
 ** - A request message is accepted in every state and starts a new sign-on (readers
 **   retry the request when they lose an answer); one for another address ends any
 **   session in progress.
@@ -379,18 +380,18 @@ static void on_request(iec21_meter_t *m, const iec21_msg_t *msg)
     iec21_decoder_set_flags(&m->dec, 0);
     send_ident(m, c->reaction_ms);
     switch (c->mode) {
-    case 'A': /* clause 6.4.2: identification, then the data message at 300 Bd */
+    case 'A': /* clause 6.4.1: identification, then the data message at 300 Bd */
         send_readout(m, c->reaction_ms, false);
         set_baud(m, m->initial_baud);
         m->state = S_READOUT;
         break;
-    case 'B': /* clause 6.4.3: the meter switches to Z itself after the ident */
+    case 'B': /* clause 6.4.2: the meter switches to Z itself after the ident */
         set_baud(m, iec21_baud_of_z('B', c->baud_z));
         send_readout(m, c->reaction_ms, false);
         set_baud(m, m->initial_baud);
         m->state = S_READOUT;
         break;
-    default: /* 'C', clause 6.4.4: wait for the option select */
+    default: /* 'C', clause 6.4.3: wait for the option select */
         iec21_decoder_set_flags(&m->dec, IEC21_DEC_OPTION_SELECT);
         m->state = S_WAIT_OPTION;
         break;
@@ -483,7 +484,8 @@ static void on_password(iec21_meter_t *m, const iec21_msg_t *msg)
     }
 }
 
-/* An R, W or E command: the provider answers (clause 6.3.7, 6.4.5). */
+/* An R, W or E command: the provider answers (clause 6.3.7; programming mode,
+ * clause 6.4.3). */
 static void on_provider_command(iec21_meter_t *m, const iec21_msg_t *msg)
 {
     const iec21_meter_cfg_t *c = &m->cfg;
@@ -491,8 +493,18 @@ static void on_provider_command(iec21_meter_t *m, const iec21_msg_t *msg)
         send_error(m, c->reaction_ms, ms_err_name(MS_ENOTSUP));
         return;
     }
-    /* Room for STX, the provider's block, ETX and BCC after what the buffer holds (the
-     * last message stays intact: a NAK reply keeps it for a repeat). */
+    /* Room for STX, the provider's block, ETX and BCC after the last message, which
+     * stays intact (a NAK reply keeps it for a repeat). Once every action has been
+     * taken the last message moves to the front, so a long session does not grow. */
+    if (m->qlen == 0) {
+        if (m->has_last && !m->last_fixed) {
+            memmove(m->tx, m->tx + m->last_off, m->last_len);
+            m->last_off = 0;
+            m->tx_len = m->last_len;
+        } else {
+            m->tx_len = 0;
+        }
+    }
     if (tx_room(m, REPLY_MAX + 3) < 0)
         return;
     size_t off = m->tx_len;
@@ -598,7 +610,7 @@ static void handle(iec21_meter_t *m, uint64_t now_ms, int rc, const iec21_msg_t 
 
 static void mode_d_push(iec21_meter_t *m, uint64_t now_ms)
 {
-    /* Clause 6.4.5 (mode D): identification and data at 2400 Bd, no request. */
+    /* Clause 6.4.4 (mode D): identification and data at 2400 Bd, no request. */
     send_ident(m, 0);
     send_readout(m, 0, !m->cfg.mode_d_framed);
     m->state = S_MODE_D_PUSH;
@@ -623,7 +635,7 @@ static bool z_valid(char mode, char z)
         return z >= '0' && z <= '6';
     case 'D':
         return z == '3';
-    default: /* 'A': any printable character naming no rate of modes B and C (6.4.2);
+    default: /* 'A': any printable character naming no rate of modes B and C (6.4.1);
                 not "/" "!" (they end messages) nor "\" (it would read as "\W") */
         return printable(z) && !(z >= 'A' && z <= 'F') && !(z >= '0' && z <= '6') &&
                z != '/' && z != '!' && z != '\\';
@@ -786,7 +798,7 @@ void iec21_meter_tick(iec21_meter_t *m, uint64_t now_ms)
     if (m->tx_pending)
         return;
     if (m->state == S_WAIT_OPTION && now_ms >= m->tx_end_ms + c->tt_ms) {
-        /* No option select within tt: the data readout at 300 Bd (clause 6.4.4). */
+        /* No option select within tt: the data readout at 300 Bd (clause 6.4.3). */
         emit(m, IEC21_EV_TIMEOUT, "tt");
         iec21_decoder_set_flags(&m->dec, 0);
         send_readout(m, 0, false);

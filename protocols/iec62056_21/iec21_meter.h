@@ -57,7 +57,8 @@ typedef struct iec21_meter_cfg {
     char baud_z; /* Z of the identification: mode B 'A'..'F', mode C
                     '0'..'6' (e.g. '5' = 9600 Bd), mode D '3'; mode A any
                     printable character that names no rate in B or C
-                    (clause 6.4.1), e.g. 'H' */
+                    (clause 6.4.1) and is not "/", "!" or "\\" (it would
+                    read as the "\W" separator), e.g. 'H' */
     char enh_w;  /* enhanced identification W (0 = none) */
     char ident[IEC21_IDENT_MAX + 1];
     char address[IEC21_ADDRESS_MAX + 1]; /* own device address; "" = none */

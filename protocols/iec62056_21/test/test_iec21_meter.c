@@ -682,6 +682,40 @@ static void test_nak_repeat(void **state)
     iec21_meter_free(m);
 }
 
+/* A long programming session: every answer can still be repeated, the provider is
+ * asked once per command, and an ACK is repeated as an ACK. */
+static void test_long_session(void **state)
+{
+    prov_t p;
+    iec21_meter_cfg_t c = base_cfg('C', '5');
+    iec21_meter_t *m = programming(&p, &c);
+    uint8_t blk[64], exp[64];
+    size_t n = command(blk, "R1", "1.8.0()");
+    size_t e = t_block(exp, IEC21_STX, "1.8.0(000123.4*kWh)", false);
+    uint64_t t = 4000;
+    for (int i = 0; i < 500; i++, t += 1000) {
+        in_n(m, t, blk, n);
+        assert_int_equal(take(m), 1);
+        expect_send(0, 200, exp, e);
+        iec21_meter_sent(m, t + 300);
+    }
+    in(m, t, "\x15");
+    assert_int_equal(take(m), 1);
+    expect_send(0, 200, exp, e);
+    iec21_meter_sent(m, t + 300);
+    assert_int_equal(p.cmd_calls, 500);
+    n = command(blk, "W1", "1.8.0(5)");
+    in_n(m, t + 1000, blk, n);
+    assert_int_equal(take(m), 1);
+    e = t_block(exp, IEC21_STX, "(NOACCESS)", false);
+    expect_send(0, 200, exp, e);
+    iec21_meter_sent(m, t + 1300);
+    in(m, t + 2000, "\x15"); /* the error message is repeated */
+    assert_int_equal(take(m), 1);
+    expect_send(0, 200, exp, e);
+    iec21_meter_free(m);
+}
+
 static void test_ta(void **state)
 {
     prov_t p;
@@ -913,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_provider_replies),
         cmocka_unit_test(test_bad_bcc_nak),
         cmocka_unit_test(test_nak_repeat),
+        cmocka_unit_test(test_long_session),
         cmocka_unit_test(test_ta),
         cmocka_unit_test(test_inactivity),
         cmocka_unit_test(test_unknown_address),
