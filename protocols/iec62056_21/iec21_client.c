@@ -416,6 +416,14 @@ static void handle(iec21_client_t *c, uint64_t now_ms, int rc, const iec21_msg_t
         on_bad_bcc(c, now_ms);
         return;
     }
+    if (rc == MS_ETOOBIG && c->state != C_WAIT_IDENT) {
+        /* an answer block longer than max_message: no point in waiting for more */
+        if (c->state == C_WAIT_CMD || c->state == C_WAIT_PW)
+            finish(c, MS_ETOOBIG);
+        else
+            fail_session(c, MS_ETOOBIG);
+        return;
+    }
     if (rc < 0)
         return; /* garbage that looked like a message: keep waiting */
     if (m->type == IEC21_MSG_REQUEST || m->type == IEC21_MSG_OPTION_SELECT)

@@ -49,7 +49,8 @@ typedef enum iec21_client_status {
 typedef struct iec21_client_result {
     int err; /* 0; MS_ETIMEDOUT (no answer in time), MS_EBADBCC (BCC still wrong after
                 max_naks repeats), MS_EPROTO (an answer the exchange did not expect),
-                MS_EACCES (password refused), MS_EFRAME */
+                MS_EACCES (password refused), MS_ETOOBIG (an answer longer than
+                max_message) */
     iec21_reply_t reply; /* kind of the final answer: DATA, ACK, ERROR, NAK, BREAK */
     const uint8_t *data; /* readout / data block without STX, ETX, BCC; or the error
                             text without parentheses; after program(): the operand

@@ -832,6 +832,23 @@ static void test_stream_mode_d(void **state)
     free(s);
 }
 
+/* A readout longer than max_message fails at once with MS_ETOOBIG. */
+static void test_too_big(void **state)
+{
+    size_t len;
+    uint8_t *s =
+        t_load_stream("testSerialRequestResponseD0WithAck2.meter_stream.bin", &len);
+    iec21_client_cfg_t cc = { .max_message = 4096 };
+    int err;
+    iec21_client_t *c = iec21_client_new(&cc, 0, &err);
+    feed_stream(c, s, len);
+    assert_int_equal(iec21_client_status(c), IEC21_CLIENT_FAILED);
+    assert_int_equal(iec21_client_result(c)->err, MS_ETOOBIG);
+    assert_int_equal(iec21_client_baud(c), 300);
+    iec21_client_free(c);
+    free(s);
+}
+
 /* LF LF line ends (PROTOCOL-NOTES field quirk) in a mode C answer. */
 static void test_lf_lf(void **state)
 {
@@ -868,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_stream_bad_bcc),
         cmocka_unit_test(test_stream_truncated),
         cmocka_unit_test(test_stream_mode_d),
+        cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_lf_lf),
     };
     t_stream_dir();
