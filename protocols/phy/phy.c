@@ -156,7 +156,7 @@ void ms__phy_teardown(ms_phy_t *p)
 
 void ms__phy_emit_data(ms_phy_t *p, uint8_t *buf, size_t len, uint64_t t_ns)
 {
-    if (p->closing || p->cb.on_data == NULL || len == 0)
+    if (p->closing || p->ended || p->cb.on_data == NULL || len == 0)
         return;
     if (p->line.data_bits == 7) {
         /* 7-bit line on an 8-bit device: bit 7 is the parity bit (or noise). */
@@ -168,13 +168,13 @@ void ms__phy_emit_data(ms_phy_t *p, uint8_t *buf, size_t len, uint64_t t_ns)
 
 void ms__phy_emit_peer_line(ms_phy_t *p, const ms_line_t *line)
 {
-    if (!p->closing && p->cb.on_peer_line)
+    if (!p->closing && !p->ended && p->cb.on_peer_line)
         p->cb.on_peer_line(p, line, p->ud);
 }
 
 void ms__phy_emit_drained(ms_phy_t *p, uint64_t t_ns)
 {
-    if (!p->closing && p->cb.on_drained)
+    if (!p->closing && !p->ended && p->cb.on_drained)
         p->cb.on_drained(p, t_ns, p->ud);
 }
 

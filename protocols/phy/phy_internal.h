@@ -59,7 +59,8 @@ void ms__phy_handle_close(uv_handle_t *h);
  *  never got (failed open) or that the backend gives up itself (failed connect). */
 void ms__phy_teardown(ms_phy_t *p);
 
-/* Dispatch to the owner; each is a no-op once the stream is closing. The caller must
+/* Dispatch to the owner; each is a no-op once the stream is closing or has ended
+ * (on_close was the last callback). The caller must
  * check p->closing after each one before touching the stream further (the owner may
  * have closed it inside the callback; the memory stays valid until the loop runs the
  * close callbacks). */

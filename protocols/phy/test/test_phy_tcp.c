@@ -207,6 +207,28 @@ static void test_ipv6(void **state)
     assert_string_equal(host, "::1");
 }
 
+static void on_accept_later(ms_phy_listener_t *l, ms_phy_t *conn, void *ud)
+{
+    fixture_t *f = ud;
+    f->accepted++;
+    f->srv = conn; /* no callbacks yet */
+}
+
+/* An accepted connection holds its input back until the owner sets callbacks. */
+static void test_accept_holds_input(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(
+        ms_phy_tcp_listen(&f->loop, "127.0.0.1", 0, on_accept_later, f, &f->l), 0);
+    connect_client(f, "127.0.0.1", ms_phy_listener_port(f->l));
+    assert_int_equal(ms_phy_write(f->cli, (const uint8_t *)"early", 5, 0), 0);
+    assert_true(RUN_UNTIL(&f->loop, f->accepted == 1 && f->cli_rec->drained == 1, 3000));
+    run_for(&f->loop, 20);
+    ms_phy_set_callbacks(f->srv, &rec_cb, f->srv_rec);
+    assert_true(RUN_UNTIL(&f->loop, f->srv_rec->n >= 5, 2000));
+    assert_memory_equal(f->srv_rec->data, "early", 5);
+}
+
 static void test_bad_args(void **state)
 {
     fixture_t *f = *state;
@@ -241,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accept_holds_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
