@@ -170,6 +170,8 @@ static void chunk_pop(ms__pacer_t *q)
 /* Account for w bytes written at now, from the head on. */
 static void pace_advance(ms__pacer_t *q, size_t w, uint64_t now)
 {
+    if (w > 0)
+        q->dirty = true;
     while (w > 0) {
         ms__pace_chunk_t *c = q->head;
         size_t take = c->len - c->off;
@@ -195,7 +197,6 @@ static void pace_advance(ms__pacer_t *q, size_t w, uint64_t now)
         if (c->off == c->len)
             chunk_pop(q);
     }
-    q->dirty = true;
 }
 
 /* Handle a line change at the head. @return true to go on with the queue. */
