@@ -45,7 +45,8 @@ int ms_wr_bytes(ms_wr_t *w, const void *p, size_t n);
 int ms_wr_str(ms_wr_t *w, const char *s);
 /** Append printf-style text without a NUL. MS_ENOSPC if it does not fit whole. */
 int ms_wr_fmt(ms_wr_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ms_wr_vfmt(ms_wr_t *w, const char *fmt, va_list ap);
+int ms_wr_vfmt(ms_wr_t *w, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /** Bytes still free. */
 size_t ms_wr_room(const ms_wr_t *w);
 
