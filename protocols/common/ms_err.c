@@ -60,7 +60,10 @@ int ms_err_from_errno(int errnum)
         return MS_EADDRINUSE;
     case EPIPE:
     case ECONNRESET:
+    case ECONNREFUSED:
         return MS_ECLOSED;
+    case EADDRNOTAVAIL:
+        return MS_EINVAL;
     case EEXIST:
         return MS_EEXIST;
     case EBUSY:
