@@ -210,15 +210,6 @@ static int b_error(iec21_meter_t *m, ms_wr_t *w, const void *arg)
     return iec21_encode_error(w, arg);
 }
 
-static bool has_framing(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == IEC21_SOH || p[i] == IEC21_STX || p[i] == IEC21_ETX ||
-            p[i] == IEC21_EOT)
-            return true;
-    return false;
-}
-
 /* Readout: STX data-block "!" CR LF ETX BCC (clause 6.3.4); arg != NULL: the mode D
  * push without STX/ETX/BCC. */
 static int b_readout(iec21_meter_t *m, ms_wr_t *w, const void *arg)
@@ -237,7 +228,7 @@ static int b_readout(iec21_meter_t *m, ms_wr_t *w, const void *arg)
         if (sub.err)
             return sub.err;
     }
-    if (has_framing(sub.buf, sub.len))
+    if (iec21__has_framing(sub.buf, sub.len))
         return MS_EINVAL;
     w->len += sub.len;
     ms_wr_str(w, "!\r\n");
@@ -513,7 +504,7 @@ static void on_provider_command(iec21_meter_t *m, const iec21_msg_t *msg)
     iec21_reply_t reply = m->ops->command(m->ctx, m->access, msg, &out);
     switch (reply) {
     case IEC21_REPLY_DATA: {
-        if (out.err || has_framing(out.buf, out.len)) {
+        if (out.err || iec21__has_framing(out.buf, out.len)) {
             send_error(m, c->reaction_ms, ms_err_name(out.err ? out.err : MS_EINVAL));
             break;
         }

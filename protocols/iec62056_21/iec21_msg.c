@@ -455,7 +455,7 @@ int iec21_encode_option_select(ms_wr_t *w, char v, char z, char y)
     return done(w, start, 0);
 }
 
-static bool has_framing(const uint8_t *p, size_t n)
+bool iec21__has_framing(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (p[i] == IEC21_SOH || p[i] == IEC21_STX || p[i] == IEC21_ETX ||
@@ -476,7 +476,7 @@ static void end_block(ms_wr_t *w, size_t first, bool partial)
 int iec21_encode_data(ms_wr_t *w, const void *data, size_t len, bool partial)
 {
     size_t start = w->len;
-    if ((len && !data) || has_framing(data, len))
+    if ((len && !data) || iec21__has_framing(data, len))
         return MS_EINVAL;
     ms_wr_u8(w, IEC21_STX);
     ms_wr_bytes(w, data, len);
@@ -509,7 +509,7 @@ int iec21_encode_command(ms_wr_t *w, char cmd, char cmd_type, const void *data,
     size_t start = w->len;
     if (!cmd || !strchr("PWREB", cmd) || !is_digit((uint8_t)cmd_type))
         return MS_EINVAL;
-    if (data && has_framing(data, len))
+    if (data && iec21__has_framing(data, len))
         return MS_EINVAL;
     ms_wr_u8(w, IEC21_SOH);
     ms_wr_u8(w, (uint8_t)cmd);

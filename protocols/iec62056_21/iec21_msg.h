@@ -222,4 +222,8 @@ int iec21_dataset_next(ms_rd_t *r, iec21_dataset_t *ds);
 int iec21_encode_dataset(ms_wr_t *w, const char *address, const char *value,
                          const char *unit);
 
+/** Library-internal: true when p[0..n) holds a framing character (SOH, STX, ETX, EOT),
+ *  which no data set or operand may contain. */
+bool iec21__has_framing(const uint8_t *p, size_t n);
+
 #endif
