@@ -314,6 +314,63 @@ static void full_path(const ms_luacfg_t *c, const char *key, char *out, size_t c
         snprintf(out, cap, "%s%s%s", c->path, c->path[0] ? "." : "", key);
 }
 
+int ms_luacfg_set(ms_luacfg_t *c, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment) {
+        set_msg(c, "--set %s: expected FIELD=VALUE, e.g. iec62056_21.reaction_ms=1600",
+                assignment);
+        return MS_EINVAL;
+    }
+    if (c->noverrides == MS_LUACFG_MAX_OVERRIDES) {
+        set_msg(c, "--set %s: at most %d overrides", assignment, MS_LUACFG_MAX_OVERRIDES);
+        return MS_EINVAL;
+    }
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    lua_pushvalue(L, -1); /* the root table */
+    const char *p = assignment;
+    for (;;) {
+        const char *dot = memchr(p, '.', (size_t)(eq - p));
+        size_t n = dot ? (size_t)(dot - p) : (size_t)(eq - p);
+        if (n == 0) {
+            set_msg(c, "--set %s: empty field name", assignment);
+            lua_settop(L, top);
+            return MS_EINVAL;
+        }
+        lua_pushlstring(L, p, n);
+        if (!dot) {
+            const char *v = eq + 1;
+            char *end;
+            double d = strtod(v, &end);
+            size_t vl = strlen(v);
+            if (!strcmp(v, "true") || !strcmp(v, "false"))
+                lua_pushboolean(L, v[0] == 't');
+            else if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+                lua_pushlstring(L, v + 1, vl - 2);
+            else if (*v && !*end && d == (double)(lua_Integer)d)
+                lua_pushinteger(L, (lua_Integer)d);
+            else if (*v && !*end)
+                lua_pushnumber(L, d);
+            else
+                lua_pushstring(L, v);
+            lua_settable(L, -3);
+            break;
+        }
+        if (lua_gettable(L, -2) != LUA_TTABLE) {
+            set_msg(c, "--set %s: '%.*s' is not a table of the model", assignment,
+                    (int)(dot - assignment), assignment);
+            lua_settop(L, top);
+            return MS_EINVAL;
+        }
+        lua_remove(L, -2);
+        p = dot + 1;
+    }
+    lua_settop(L, top);
+    c->overrides[c->noverrides++] = assignment;
+    return 0;
+}
+
 int ms_luacfg_fail(ms_luacfg_t *c, const char *key, const char *fmt, ...)
 {
     char path[300], text[300];
@@ -322,6 +379,13 @@ int ms_luacfg_fail(ms_luacfg_t *c, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    for (size_t i = 0; i < c->noverrides; i++) {
+        size_t n = strcspn(c->overrides[i], "=");
+        if (strlen(path) == n && strncmp(c->overrides[i], path, n) == 0) {
+            set_msg(c, "--set %s: field '%s': %s", c->overrides[i], path, text);
+            return MS_EINVAL;
+        }
+    }
     unsigned line = ms_luacfg_line_of(c->src, c->srclen, path);
     set_msg(c, "%s:%u: field '%s': %s", c->file, line ? line : 1,
             path[0] ? path : "(top)", text);

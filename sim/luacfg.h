@@ -19,8 +19,12 @@ typedef struct lua_State lua_State;
 
 #define MS_LUACFG_DEPTH 16
 
+#define MS_LUACFG_MAX_OVERRIDES 32
+
 typedef struct ms_luacfg {
     lua_State *L;
+    const char *overrides[MS_LUACFG_MAX_OVERRIDES]; /* "a.b=v" applied by ms_luacfg_set */
+    size_t noverrides;
     char file[512];
     char *src;
     size_t srclen;
@@ -38,6 +42,15 @@ typedef struct ms_luacfg {
  */
 int ms_luacfg_open(ms_luacfg_t *c, const char *file, char *msg, size_t msgcap);
 void ms_luacfg_close(ms_luacfg_t *c);
+
+/**
+ * Override a field of the loaded table before it is read: "a.b.c=VALUE" sets field c of
+ * table a.b (which must exist) to VALUE: true/false, a number, or else a string (quote it
+ * "..." to force a string). Errors about that field then name the override instead of a
+ * source line. The text is retained (not copied).
+ * @return 0, or MS_EINVAL (message set: no '=', a path through a non-table, too many)
+ */
+int ms_luacfg_set(ms_luacfg_t *c, const char *assignment);
 
 /** Record an error about field `key` of the current table (NULL: the table itself):
  *  "FILE:LINE: field 'PATH.KEY': TEXT". @return MS_EINVAL */

@@ -45,6 +45,8 @@ static const char usage[] =
     "  --clock MODE          stepped | realtime | xN (default realtime)\n"
     "  --start ISO8601       simulation start time (default: now)\n"
     "  --id ID               meter id in the control API (default: the serial number)\n"
+    "  --set FIELD=VALUE     override a model field, e.g. iec62056_21.reaction_ms=1600\n"
+    "                        (repeatable; for tests that break conformance on purpose)\n"
     "  --log-level LEVEL     error | warn | info | debug (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -67,6 +69,8 @@ typedef struct options {
     int64_t start_ms;
     bool have_start;
     const char *id;
+    const char *set[32];
+    size_t nset;
 } options_t;
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -122,7 +126,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         O_SERIAL,
         O_STATE,
         O_HELP,
-        O_VERSION
+        O_VERSION,
+        O_SET
     };
     static const struct option opts[] = {
         { "model", required_argument, 0, O_MODEL },
@@ -140,6 +145,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         { "state", required_argument, 0, O_STATE },
         { "help", no_argument, 0, O_HELP },
         { "version", no_argument, 0, O_VERSION },
+        { "set", required_argument, 0, O_SET },
         { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof *o);
@@ -209,6 +215,11 @@ static int parse_args(int argc, char **argv, options_t *o)
             o->have_start = true;
             break;
         }
+        case O_SET:
+            if (o->nset == sizeof o->set / sizeof o->set[0])
+                return fail(2, "--set: at most %zu", sizeof o->set / sizeof o->set[0]);
+            o->set[o->nset++] = optarg;
+            break;
         case O_ID:
             if (!optarg[0] || strlen(optarg) >= 32 || strchr(optarg, '/'))
                 return fail(2, "--id %s: 1 to 31 characters, no '/'", optarg);
@@ -294,7 +305,7 @@ int main(int argc, char **argv)
     ms_model_t *model = calloc(1, sizeof *model);
     if (!model)
         return fail(1, "out of memory");
-    if ((rc = ms_model_load(path, model, msg, sizeof msg)) != 0)
+    if ((rc = ms_model_load_with(path, o.set, o.nset, model, msg, sizeof msg)) != 0)
         return fail(1, "%s", msg);
     int err = 0;
     ms_load_t *load = ms_load_from_spec(o.load, &err, msg, sizeof msg);

@@ -265,11 +265,20 @@ static int load_iec21(ms_luacfg_t *c, ms_model_t *m)
 
 int ms_model_load(const char *path, ms_model_t *m, char *msg, size_t msgcap)
 {
+    return ms_model_load_with(path, NULL, 0, m, msg, msgcap);
+}
+
+int ms_model_load_with(const char *path, const char *const *overrides, size_t nover,
+                       ms_model_t *m, char *msg, size_t msgcap)
+{
     memset(m, 0, sizeof *m);
     ms_luacfg_t c;
     int rc = ms_luacfg_open(&c, path, msg, msgcap);
     if (rc)
         goto out;
+    for (size_t i = 0; i < nover; i++)
+        if ((rc = ms_luacfg_set(&c, overrides[i])))
+            goto out;
     snprintf(m->path, sizeof m->path, "%s", path);
     int64_t phases, share[3] = { 34, 33, 33 };
     int64_t pf;

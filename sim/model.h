@@ -77,6 +77,13 @@ typedef struct ms_model {
 int ms_model_load(const char *path, ms_model_t *m, char *msg, size_t msgcap);
 
 /**
+ * ms_model_load with field overrides "a.b=VALUE" applied to the file's table before it
+ * is checked (metersim --set). Errors about an overridden field name the override.
+ */
+int ms_model_load_with(const char *path, const char *const *overrides, size_t n,
+                       ms_model_t *m, char *msg, size_t msgcap);
+
+/**
  * Resolve --model NAME|PATH: a value containing '/' or ending in ".lua" is a path; a
  * bare NAME is looked up as NAME.lua in $METERSIM_MODELS (if set) and then in the
  * installed/source models directory.

@@ -376,6 +376,31 @@ class BadInputTests(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_set_overrides_model_fields(self):
+        rc, _, err = run(["--model", "ms3p-direct", "--set", "iec62056_21.mode=Q"])
+        self.assertEqual(rc, 1)
+        self.assertIn("--set iec62056_21.mode=Q: field 'iec62056_21.mode': \"Q\" is not one of", err)
+        rc, _, err = run(["--model", "ms3p-direct", "--set", "nothing"])
+        self.assertEqual(rc, 1)
+        self.assertIn("--set nothing: expected FIELD=VALUE", err)
+        # A meter made to break conformance on purpose: every BCC it sends is wrong.
+        m = Meter("--set", "iec62056_21.bcc_corrupt=true", "--tcp", "127.0.0.1:0")
+        try:
+            host, p = m.ready["meters"][0]["ports"][0]["address"].rsplit(":", 1)
+            with socket.create_connection((host, int(p)), timeout=10) as s:
+                s.sendall(b"/?!\r\n")
+                buf = b""
+                while not buf.endswith(b"\r\n"):
+                    buf += s.recv(100)
+                s.sendall(ACK + b"050\r\n")
+                buf = b""
+                while not ends_block(buf):
+                    buf += s.recv(4096)
+            i = buf.index(ETX)
+            self.assertNotEqual(bcc(buf[1:i + 1]), buf[i + 1])
+        finally:
+            self.assertEqual(m.close(), 0)
+
     def test_control_api_errors(self):
         m = Meter()
         try:
