@@ -36,7 +36,8 @@
     X(EEXIST, -21, "already exists")                          \
     X(EBUSY, -22, "busy")                                     \
     X(EPROTO, -23, "protocol violation by the peer")          \
-    X(ESYS, -24, "operating system error")
+    X(ESYS, -24, "operating system error")                    \
+    X(EBADHCS, -25, "header check sequence (HCS) mismatch")
 
 typedef enum ms_err {
 #define MS__ERR_ENUM(name, code, msg) MS_##name = (code),
