@@ -37,7 +37,8 @@
     X(EBUSY, -22, "busy")                                     \
     X(EPROTO, -23, "protocol violation by the peer")          \
     X(ESYS, -24, "operating system error")                    \
-    X(EBADHCS, -25, "header check sequence (HCS) mismatch")
+    X(EBADHCS, -25, "header check sequence (HCS) mismatch")   \
+    X(EREPLAY, -26, "replayed or stale invocation counter")
 
 typedef enum ms_err {
 #define MS__ERR_ENUM(name, code, msg) MS_##name = (code),
