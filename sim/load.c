@@ -24,7 +24,9 @@ typedef struct csv_row {
 } csv_row_t;
 
 struct ms_load {
+    int refs;
     const char *type;
+    char spec[512];
     char desc[160];
     /* constant */
     int64_t power_mw[MS_DIR_COUNT];
@@ -59,7 +61,11 @@ ms_load_t *ms_load_constant(int64_t import_mw, int64_t export_mw, int *err)
             *err = MS_ENOMEM;
         return NULL;
     }
+    l->refs = 1;
     l->type = "constant";
+    snprintf(l->spec, sizeof l->spec,
+             "constant:%" PRId64 ".%03" PRId64 ":%" PRId64 ".%03" PRId64,
+             import_mw / 1000, import_mw % 1000, export_mw / 1000, export_mw % 1000);
     l->power_mw[MS_DIR_IMPORT] = import_mw;
     l->power_mw[MS_DIR_EXPORT] = export_mw;
     snprintf(l->desc, sizeof l->desc,
@@ -156,9 +162,21 @@ const char *ms_load_type(const ms_load_t *l)
     return l->type;
 }
 
+ms_load_t *ms_load_retain(ms_load_t *l)
+{
+    if (l)
+        l->refs++;
+    return l;
+}
+
+const char *ms_load_spec(const ms_load_t *l)
+{
+    return l->spec;
+}
+
 void ms_load_free(ms_load_t *l)
 {
-    if (!l)
+    if (!l || --l->refs > 0)
         return;
     free(l->rows);
     free(l);
@@ -257,7 +275,9 @@ ms_load_t *ms_load_csv(const ms_load_csv_opts_t *o, int *err, char *msg, size_t 
         rc = MS_ENOMEM;
         goto fail;
     }
+    l->refs = 1;
     l->type = "csv";
+    snprintf(l->spec, sizeof l->spec, "%s", o->path);
     int64_t unit = o->mwh_per_unit > 0 ? o->mwh_per_unit : 1000000;
 
     /* Header. */

@@ -45,7 +45,15 @@ const char *ms_load_describe(const ms_load_t *l);
 /** Type name: "constant" or "csv". */
 const char *ms_load_type(const ms_load_t *l);
 
+/** Take a reference (epochs of a meter keep the source they were measured with). */
+ms_load_t *ms_load_retain(ms_load_t *l);
+
+/** Drop a reference; the source is freed with the last one. NULL is ignored. */
 void ms_load_free(ms_load_t *l);
+
+/** The specification the source was made from ("constant:500", a CSV path), for
+ *  persistence: ms_load_from_spec(spec) makes the same source again. */
+const char *ms_load_spec(const ms_load_t *l);
 
 /**
  * A constant load: import_mw and export_mw (>= 0) at every instant.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -295,6 +296,66 @@ int ms_luacfg_open(ms_luacfg_t *c, const char *file, char *msg, size_t msgcap)
     return 0;
 }
 
+/* Push a JSON value as a Lua value (depth-limited by jansson's own parser limits). */
+static void push_json(lua_State *L, const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        lua_createtable(L, 0, (int)json_object_size(j));
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)j, k, v)
+        {
+            push_json(L, v);
+            lua_setfield(L, -2, k);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        lua_createtable(L, (int)json_array_size(j), 0);
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            push_json(L, v);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    }
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(j));
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        lua_pushboolean(L, json_is_true(j));
+        break;
+    default:
+        lua_pushnil(L);
+    }
+}
+
+int ms_luacfg_open_json(ms_luacfg_t *c, const json_t *j, char *msg, size_t msgcap)
+{
+    memset(c, 0, sizeof *c);
+    c->msg = msg;
+    c->msgcap = msgcap;
+    if (!json_is_object(j)) {
+        set_msg(c, "a JSON object expected");
+        return MS_EINVAL;
+    }
+    c->L = luaL_newstate();
+    if (!c->L)
+        return MS_ENOMEM;
+    push_json(c->L, j);
+    return 0;
+}
+
 void ms_luacfg_close(ms_luacfg_t *c)
 {
     if (c->L)
@@ -385,6 +446,10 @@ int ms_luacfg_fail(ms_luacfg_t *c, const char *key, const char *fmt, ...)
             set_msg(c, "--set %s: field '%s': %s", c->overrides[i], path, text);
             return MS_EINVAL;
         }
+    }
+    if (!c->src) { /* JSON: no file, no lines */
+        set_msg(c, "field '%s': %s", path[0] ? path : "(top)", text);
+        return MS_EINVAL;
     }
     unsigned line = ms_luacfg_line_of(c->src, c->srclen, path);
     set_msg(c, "%s:%u: field '%s': %s", c->file, line ? line : 1,

@@ -43,6 +43,15 @@ typedef struct ms_luacfg {
 int ms_luacfg_open(ms_luacfg_t *c, const char *file, char *msg, size_t msgcap);
 void ms_luacfg_close(ms_luacfg_t *c);
 
+typedef struct json_t json_t;
+
+/**
+ * Take a JSON object as the current table (objects become tables with string keys,
+ * arrays sequences). There is no source: messages read "field 'PATH': TEXT".
+ * @return 0, MS_EINVAL (not an object), MS_ENOMEM
+ */
+int ms_luacfg_open_json(ms_luacfg_t *c, const json_t *j, char *msg, size_t msgcap);
+
 /**
  * Override a field of the loaded table before it is read: "a.b.c=VALUE" sets field c of
  * table a.b (which must exist) to VALUE: true/false, a number, or else a string (quote it

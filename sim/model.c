@@ -15,6 +15,7 @@
 
 #include "iec21_msg.h"
 #include "luacfg.h"
+#include "model_parts.h"
 #include "ms_err.h"
 #include "registers.h"
 
@@ -26,75 +27,10 @@ static const char *const top_keys[] = { "name",      "description",    "manufact
                                         "serial",    "device_address", "firmware",
                                         "phases",    "phase_share",    "nominal_voltage",
                                         "frequency", "power_factor",   "timezone",
-                                        "tariff",    "demand_period",  "iec62056_21",
+                                        "tariff",    "calendar",       "demand_period",
+                                        "billing",   "logs",           "battery_response",
+                                        "drift_ppm", "profiles",       "iec62056_21",
                                         NULL };
-
-/* "HH:MM" -> minutes after midnight; -1 when malformed. */
-static int parse_hhmm(const char *s)
-{
-    int h, m, n = 0;
-    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] != 0 || n != 5 || h > 23 ||
-        m > 59 || h < 0 || m < 0)
-        return -1;
-    return h * 60 + m;
-}
-
-static int load_tariff(ms_luacfg_t *c, ms_model_t *m)
-{
-    static const char *const keys[] = { "rates", "day", NULL };
-    ms_tariff_t *t = &m->tariff;
-    int rc = ms_luacfg_push(c, "tariff");
-    if (rc < 0)
-        return rc;
-    if (rc == 0) { /* no tariff: one rate all day */
-        t->nrates = 1;
-        t->nactions = 1;
-        t->actions[0] = (ms_day_action_t){ 0, 1 };
-        return 0;
-    }
-    int64_t v;
-    if ((rc = ms_luacfg_only(c, keys)) ||
-        (rc = ms_luacfg_int(c, "rates", &v, 1, 1, MS_MAX_RATES)))
-        return rc;
-    t->nrates = (uint8_t)v;
-    rc = ms_luacfg_push(c, "day");
-    if (rc <= 0)
-        return rc < 0 ? rc
-                      : ms_luacfg_fail(c, "day", "required: { {\"00:00\", 1}, ... }");
-    size_t n = ms_luacfg_len(c);
-    if (n < 1 || n > MS_MAX_DAY_ACTIONS)
-        return ms_luacfg_fail(c, NULL, "needs 1 to %d switch times, has %zu",
-                              MS_MAX_DAY_ACTIONS, n);
-    for (size_t i = 1; i <= n; i++) {
-        if ((rc = ms_luacfg_push_index(c, i)) <= 0)
-            return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
-        char hhmm[16];
-        int64_t rate;
-        if ((rc = ms_luacfg_index_str(c, 1, hhmm, sizeof hhmm)) ||
-            (rc = ms_luacfg_index_int(c, 2, &rate, 1, t->nrates)))
-            return rc;
-        int min = parse_hhmm(hhmm);
-        if (min < 0)
-            return ms_luacfg_fail(c, "[1]", "\"%s\" is not a time of day HH:MM", hhmm);
-        t->actions[i - 1] = (ms_day_action_t){ (uint16_t)min, (uint8_t)rate };
-        ms_luacfg_pop(c);
-    }
-    t->nactions = (uint8_t)n;
-    if (t->actions[0].start_min != 0)
-        return ms_luacfg_fail(c, "[1]", "the first switch time must be \"00:00\"");
-    for (size_t i = 1; i < n; i++)
-        if (t->actions[i].start_min <= t->actions[i - 1].start_min) {
-            char k[16];
-            snprintf(k, sizeof k, "[%zu]", i + 1);
-            return ms_luacfg_fail(c, k, "switch times must ascend");
-        }
-    ms_luacfg_pop(c); /* day */
-    ms_luacfg_pop(c); /* tariff */
-    char field[48];
-    if (ms_tariff_check(t, field, sizeof field) != 0)
-        return ms_luacfg_fail(c, "tariff", "invalid (%s)", field);
-    return 0;
-}
 
 static int load_readout(ms_luacfg_t *c, ms_model_iec21_t *x)
 {
@@ -282,7 +218,6 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
     snprintf(m->path, sizeof m->path, "%s", path);
     int64_t phases, share[3] = { 34, 33, 33 };
     int64_t pf;
-    char tz[24];
     if ((rc = ms_luacfg_only(&c, top_keys)) ||
         (rc = ms_luacfg_str(&c, "name", m->name, sizeof m->name, NULL)) ||
         (rc = ms_luacfg_str(&c, "description", m->description, sizeof m->description,
@@ -298,7 +233,7 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
                                1000, 1000)) ||
         (rc = ms_luacfg_scaled(&c, "frequency", &m->frequency_mhz, 50, 1, 1000, 1000)) ||
         (rc = ms_luacfg_scaled(&c, "power_factor", &pf, 1.0, 0.05, 1.0, 1000)) ||
-        (rc = ms_luacfg_str(&c, "timezone", tz, sizeof tz, "UTC")))
+        (rc = ms_cfg_timezone(&c, "timezone", &m->tz)))
         goto out;
     if (phases == 2) {
         rc = ms_luacfg_fail(&c, "phases", "1 or 3 expected");
@@ -340,11 +275,6 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
      * registers themselves stay integer). */
     double cphi = (double)pf / 1000.0;
     m->reactive_permille = (int32_t)lround(sqrt(1.0 - cphi * cphi) / cphi * 1000.0);
-    if (ms_tz_parse(tz, &m->tz) != 0) {
-        rc = ms_luacfg_fail(&c, "timezone", "\"%s\" is not UTC, WET, CET, EET or +hh:mm",
-                            tz);
-        goto out;
-    }
     int64_t dp;
     if ((rc = ms_luacfg_int(&c, "demand_period", &dp, 900, 60, 3600)))
         goto out;
@@ -354,7 +284,8 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
         goto out;
     }
     m->demand_period_s = (uint32_t)dp;
-    if ((rc = load_tariff(&c, m)) || (rc = load_iec21(&c, m)))
+    if ((rc = ms_cfg_calendar(&c, &m->calendar)) || (rc = ms_cfg_billing_logs(&c, m)) ||
+        (rc = ms_cfg_profiles(&c, m)) || (rc = load_iec21(&c, m)))
         goto out;
 out:
     ms_luacfg_close(&c);

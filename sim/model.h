@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
 #include "iec21_meter.h"
 #include "ms_obis.h"
-#include "tariff.h"
 #include "tz.h"
 
-#define MS_MODEL_MAX_READOUT 96
+#define MS_MODEL_MAX_READOUT    96
+#define MS_MODEL_MAX_PROFILES   4
+#define MS_PROFILE_MAX_CHANNELS 8
 
 /** How the readout shows data-set addresses. */
 typedef enum ms_addr_style {
@@ -44,6 +46,32 @@ typedef struct ms_model_iec21 {
     ms_readout_item_t readout[MS_MODEL_MAX_READOUT];
 } ms_model_iec21_t;
 
+/** What a profile channel records at each capture. */
+typedef enum ms_channel_kind {
+    MS_CH_VALUE = 0, /* the register's value at the capture (e.g. 1.8.0 cumulative) */
+    MS_CH_DELTA,     /* its increase since the previous capture (interval energy) */
+} ms_channel_kind_t;
+
+/** A load profile / daily profile / analysis logger (COSEM Profile generic, class 7). */
+typedef struct ms_profile_def {
+    char name[16];     /* IEC 62056-21 R5 name, e.g. "P.01" */
+    ms_obis_t obis;    /* logical name, e.g. 1-0:99.1.0*255 */
+    uint32_t period_s; /* capture period: 60..3600 (aligned to the clock), or 86400 (at
+                          local midnight) */
+    uint32_t capacity; /* entries kept (a ring) */
+    uint8_t nch;
+    ms_obis_t ch[MS_PROFILE_MAX_CHANNELS];    /* energy registers */
+    uint8_t ch_kind[MS_PROFILE_MAX_CHANNELS]; /* ms_channel_kind_t */
+} ms_profile_def_t;
+
+/** What the meter does at power-up after an outage during which its battery had failed
+ *  (Elster Power Master Unit behaviour). */
+typedef enum ms_battery_response {
+    MS_BATTERY_CONTINUE = 0, /* continue on the tariff with a time error = the outage */
+    MS_BATTERY_BILLING,      /* end-of-billing reset, then continue */
+    MS_BATTERY_FREEZE, /* end-of-billing reset, tariff frozen until the clock is set */
+} ms_battery_response_t;
+
 typedef struct ms_model {
     char path[512]; /* file it came from */
     char name[64];
@@ -60,8 +88,17 @@ typedef struct ms_model {
                                       (tan phi; 329 for cos phi 0.95) */
     int32_t power_factor_permille; /* derived: cos phi x1000 */
     ms_tz_t tz;
-    ms_tariff_t tariff;
-    uint32_t demand_period_s; /* block demand integration period (default 900) */
+    ms_calendar_t calendar;    /* active calendar at creation */
+    uint32_t demand_period_s;  /* block demand integration period (default 900) */
+    int32_t drift_ppm;         /* RTC drift (default 0) */
+    uint8_t billing_day;       /* monthly end-of-billing reset on this day at
+                                  billing_time (0 = no schedule) */
+    uint16_t billing_time_min; /* local time of day */
+    uint32_t billing_capacity; /* billing profile entries kept (default 15) */
+    uint32_t log_capacity[4];  /* standard, power, clock, config (ms_log_id_t) */
+    ms_battery_response_t battery_response;
+    size_t nprofiles;
+    ms_profile_def_t profiles[MS_MODEL_MAX_PROFILES];
     ms_model_iec21_t iec21;
 } ms_model_t;
 

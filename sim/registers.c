@@ -23,7 +23,24 @@ static bool energy_c(unsigned c, uint8_t *q)
     return true;
 }
 
+static bool lookup(const ms_obis_t *o, ms_reg_def_t *d);
+
 bool ms_reg_lookup(const ms_obis_t *o, ms_reg_def_t *d)
+{
+    if (o->f >= 1 && o->f <= 99) {
+        ms_obis_t cur = *o;
+        cur.f = 255;
+        if (!lookup(&cur, d) ||
+            (d->kind != MS_REG_ENERGY && d->kind != MS_REG_MAX_DEMAND &&
+             d->kind != MS_REG_CUM_DEMAND))
+            return false;
+        d->hist = o->f;
+        return true;
+    }
+    return lookup(o, d);
+}
+
+static bool lookup(const ms_obis_t *o, ms_reg_def_t *d)
 {
     memset(d, 0, sizeof *d);
     if (o->b != 0 || o->f != 255)
@@ -59,6 +76,11 @@ bool ms_reg_lookup(const ms_obis_t *o, ms_reg_def_t *d)
             d->unit = "";
             return true;
         }
+        if (o->c == 96 && o->d == 14 && o->e == 0) {
+            d->kind = MS_REG_TARIFF;
+            d->unit = "";
+            return true;
+        }
         if (o->c == 97 && o->d == 97 && o->e == 0) {
             d->kind = MS_REG_ERROR;
             d->text = true;
@@ -77,8 +99,8 @@ bool ms_reg_lookup(const ms_obis_t *o, ms_reg_def_t *d)
         d->exp10 = -3;
         return true;
     }
-    if (energy_c(o->c, &q) && q <= MS_E_AN && o->d == 6 && o->e <= 8) {
-        d->kind = MS_REG_MAX_DEMAND;
+    if (energy_c(o->c, &q) && q <= MS_E_AN && (o->d == 6 || o->d == 2) && o->e <= 8) {
+        d->kind = o->d == 6 ? MS_REG_MAX_DEMAND : MS_REG_CUM_DEMAND;
         d->q = q;
         d->rate = o->e;
         d->unit = "W";
@@ -148,6 +170,14 @@ const char *ms_reg_name(const ms_obis_t *o, char *buf, size_t cap)
     buf[0] = 0;
     if (!ms_reg_lookup(o, &d))
         return buf;
+    if (d.hist) {
+        ms_obis_t cur = *o;
+        cur.f = 255;
+        char base[64];
+        ms_reg_name(&cur, base, sizeof base);
+        snprintf(buf, cap, "%s, billing period -%u", base, d.hist);
+        return buf;
+    }
     char rate[16] = " total";
     if (d.rate)
         snprintf(rate, sizeof rate, " rate %u", d.rate);
@@ -197,6 +227,13 @@ const char *ms_reg_name(const ms_obis_t *o, char *buf, size_t cap)
         break;
     case MS_REG_FIRMWARE:
         snprintf(buf, cap, "Firmware version");
+        break;
+    case MS_REG_CUM_DEMAND:
+        snprintf(buf, cap, "Cumulative maximum demand %s%s", d.q == MS_E_AP ? "A+" : "A-",
+                 rate);
+        break;
+    case MS_REG_TARIFF:
+        snprintf(buf, cap, "Active tariff (rate)");
         break;
     }
     return buf;

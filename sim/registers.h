@@ -8,7 +8,8 @@
 ** 4 = R-, 13 = power factor, 14 = frequency, 21/41/61 = A+ of L1/L2/L3, 22/42/62 = A-,
 ** 31/51/71 = current L1..L3, 32/52/72 = voltage L1..L3; value group D: 6 = maximum
 ** demand, 7 = instantaneous value, 8 = time integral 1 (energy register); value group E:
-** 0 = total, 1..8 = rate (tariff) 1..8); EDIS abstract codes 0.9.1 (time), 0.9.2 (date),
+** 0 = total, 1..8 = rate (tariff) 1..8; D = 2: cumulative maximum demand); EDIS abstract
+*codes 0.9.1 (time), 0.9.2 (date),
 ** 0.0.0 (device address), 0.1.0 (billing reset counter), C.1.0 = 96.1.0 (meter serial
 ** number), 0.2.0 (firmware version), F.F = 97.97.0 (error register).
 */
@@ -44,6 +45,8 @@ typedef enum ms_reg_kind {
     MS_REG_BILLING_COUNT,  /* billing reset counter (0.1.0) */
     MS_REG_ERROR,          /* error register (F.F) */
     MS_REG_FIRMWARE,       /* firmware version (0.2.0) */
+    MS_REG_CUM_DEMAND,     /* cumulative maximum demand of A+ / A- (D = 2) */
+    MS_REG_TARIFF,         /* rate in force (0-0:96.14.0, tariff indicator) */
 } ms_reg_kind_t;
 
 /** What an OBIS code names. */
@@ -56,12 +59,15 @@ typedef struct ms_reg_def {
                          "Hz", "" (dimensionless) */
     int8_t exp10;     /* integer value x 10^exp10 = value in `unit` (-3: mWh, mV ...) */
     bool text;        /* the value is text (serial, firmware, time, date) */
+    uint8_t hist;     /* F = 1..99: historical value of the F-th last billing period
+                         (energy and demand registers only); 0 = current */
 } ms_reg_def_t;
 
 /**
  * Look up an OBIS code in the catalogue. Value groups A and B must be those of the
  * quantity (A = 1 electricity or 0 abstract as the code requires, B = 0); F = 255
- * (current value). Historical values (F = 0..99) are not in this first catalogue.
+ * (current value), or F = 1..99 for the historical values of energy and demand
+ * registers (VDEW/EDIS: the value at the F-th last end of billing).
  * @return true and *def filled, or false for a code the model does not know
  */
 bool ms_reg_lookup(const ms_obis_t *obis, ms_reg_def_t *def);

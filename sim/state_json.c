@@ -107,9 +107,7 @@ static json_t *register_json(const ms_meter_t *m, const ms_readout_item_t *it)
     json_object_set_new(r, "raw_scale", json_integer(v.def.exp10));
     json_object_set_new(r, "raw_unit", json_string(v.def.unit));
     if (v.def.kind == MS_REG_MAX_DEMAND)
-        json_object_set_new(r, "time",
-                            v.at_ms ? local_time(m, v.at_ms + m->clock_offset_ms)
-                                    : json_null());
+        json_object_set_new(r, "time", v.at_ms ? local_time(m, v.at_ms) : json_null());
     return r;
 }
 
@@ -139,8 +137,9 @@ json_t *ms_json_meter_state(const ms_sim_meter_t *sm)
         if (r)
             json_array_append_new(regs, r);
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:{s:i, s:i}, s:o, s:o, s:o}", "id", m->id,
-                     "model", md->name, "serial", md->serial, "clock", clock, "tariff",
-                     "active_rate", (int)m->rate, "rates", (int)md->tariff.nrates, "load",
-                     load, "registers", regs, "ports", ms_json_ports(sm));
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:{s:i, s:i}, s:o, s:o, s:o}", "id", m->id, "model",
+        md->name, "serial", md->serial, "clock", clock, "tariff", "active_rate",
+        (int)(m->regs.override_rate ? m->regs.override_rate : m->regs.rate), "rates",
+        (int)m->cal->nrates, "load", load, "registers", regs, "ports", ms_json_ports(sm));
 }

@@ -30,12 +30,21 @@ int ms_iec21_readout(const ms_meter_t *m, ms_wr_t *out);
 int ms_iec21_password(const ms_meter_t *m, int level, const char *operand, size_t len);
 
 /**
- * Answer a programming command: R1/R2 read the register named by the data set's
- * address (reduced forms such as "1.8.1" match the model's full codes); other commands
- * get an error message.
+ * Answer a programming command:
+ *  - R1/R2 (and R5 for an address): the register named by the data set's address
+ *    (reduced forms such as "1.8.1" match the model's full codes; F = 1..99 reads the
+ *    F-th last billing snapshot);
+ *  - R5 "P.01(from;to)" (a profile's name): the load profile in VDEW/EDIS layout;
+ *    R5 "P.98(from;to)": the logbook (standard event log); time stamps
+ *    "[s]YYMMDDhhmm[ss]" in local time, s = 1 for daylight saving time, either may be
+ *    empty;
+ *  - W1/W5 "0.9.1(hhmmss)", "0.9.2(YYMMDD)": set the clock's local time or date;
+ *    "96.14.0(n)": tariff override to rate n until the next scheduled switch;
+ *  - E2 "0.1.0()": end-of-billing reset.
+ * Writes and commands need P1 (or P2) access and enter the audit trail.
  * @param[out] out  data block or error text
  */
-iec21_reply_t ms_iec21_command(const ms_meter_t *m, int access, const iec21_msg_t *cmd,
+iec21_reply_t ms_iec21_command(ms_meter_t *m, int access, const iec21_msg_t *cmd,
                                ms_wr_t *out);
 
 #endif

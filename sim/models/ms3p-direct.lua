@@ -17,9 +17,31 @@ return {
   power_factor = 0.95,          -- of the load: R+ = A+ * tan(acos(0.95))
   timezone = "CET",             -- CET/CEST with the EU daylight-saving rule
   demand_period = 900,          -- s, block demand
-  tariff = {
+  -- Tariff calendar (COSEM Activity Calendar): rate 1 on working days 06:00-22:00, rate 2
+  -- at night, at weekends and on the special days.
+  calendar = {
+    name = "T2-STD",
     rates = 2,
-    day = { { "00:00", 2 }, { "06:00", 1 }, { "22:00", 2 } }, -- T1 day, T2 night
+    days = {
+      { name = "working", { "00:00", 2 }, { "06:00", 1 }, { "22:00", 2 } },
+      { name = "rest", { "00:00", 2 } },
+    },
+    weeks = {
+      { name = "standard", "working", "working", "working", "working", "working", "rest", "rest" },
+    },
+    seasons = { { name = "all year", start = "01-01", week = "standard" } },
+    special_days = { { "01-01", "rest" }, { "05-01", "rest" }, { "12-25", "rest" }, { "12-26", "rest" } },
+  },
+  billing = { day = 1, time = "00:00", capacity = 15 }, -- monthly end of billing
+  logs = { standard = 200, power = 100, clock = 100, config = 200 },
+  battery_response = "continue", -- PMU option (a); "billing" (b), "freeze" (c)
+  profiles = {
+    -- load profile 1: energy per 15 minutes (VDEW P.01), two months
+    { name = "P.01", obis = "1-0:99.1.0*255", period = 900, capacity = 96 * 62, kind = "delta",
+      channels = { "1-0:1.8.0*255", "1-0:2.8.0*255", "1-0:3.8.0*255", "1-0:4.8.0*255" } },
+    -- daily profile: register values at local midnight
+    { name = "P.02", obis = "1-0:99.2.0*255", period = 86400, capacity = 400, kind = "value",
+      channels = { "1-0:1.8.1*255", "1-0:1.8.2*255", "1-0:2.8.1*255", "1-0:2.8.2*255" } },
   },
   iec62056_21 = {
     mode = "C",
@@ -49,6 +71,10 @@ return {
       { "1-0:4.8.2*255", "kvarh", 7, 3 },
       { "1-0:1.6.0*255", "kW", 2, 3 },       -- max demand A+ with its time
       { "1-0:2.6.0*255", "kW", 2, 3 },
+      { "1-0:1.2.0*255", "kW", 4, 3 },       -- cumulative max demand
+      { "0-0:96.14.0*255", "", 1, 0 },       -- rate in force
+      { "1-0:1.8.0*1", "kWh", 7, 3 },        -- A+ at the last end of billing
+      { "1-0:1.6.0*1", "kW", 2, 3 },         -- max demand of the last billing period
       { "1-0:1.7.0*255", "kW", 2, 3 },
       { "1-0:2.7.0*255", "kW", 2, 3 },
       { "1-0:21.7.0*255", "kW", 2, 3 },

@@ -87,24 +87,40 @@ static void test_model_errors(void **state)
     broken("manufacturer = \"MSM\"", "manufacturer = \"MS\"",
            "9: field 'manufacturer': three letters expected");
     broken("mode = \"C\"", "mode = \"X\"",
-           "25: field 'iec62056_21.mode': \"X\" is not one of");
+           "47: field 'iec62056_21.mode': \"X\" is not one of");
     broken("baud = 9600", "baud = 9601",
-           "26: field 'iec62056_21.baud': 9601 Bd has no baud");
+           "48: field 'iec62056_21.baud': 9601 Bd has no baud");
     broken(
         "{ \"1-0:1.8.1*255\", \"kWh\", 7, 3 }", "{ \"1-0:1.8.1\", \"kWh\", 7, 3 }",
-        "39: field 'iec62056_21.readout[7][1]': \"1-0:1.8.1\" is not a full OBIS code");
+        "61: field 'iec62056_21.readout[7][1]': \"1-0:1.8.1\" is not a full OBIS code");
     broken("{ \"1-0:1.8.2*255\", \"kWh\", 7, 3 }",
            "{ \"1-0:1.8.2*255\", \"kvarh\", 7, 3 }",
-           "40: field 'iec62056_21.readout[8][2]': unit \"kvarh\" does not fit");
+           "62: field 'iec62056_21.readout[8][2]': unit \"kvarh\" does not fit");
     broken("{ \"1-0:2.8.0*255\", \"kWh\", 7, 3 }",
            "{ \"1-0:99.8.0*255\", \"kWh\", 7, 3 }",
-           "41: field 'iec62056_21.readout[9][1]': 1-0:99.8.0*255 is not a register");
-    broken("{ \"00:00\", 2 }", "{ \"00:30\", 2 }",
-           "22: field 'tariff.day[1]': the first");
+           "63: field 'iec62056_21.readout[9][1]': 1-0:99.8.0*255 is not a register");
+    /* impossible calendars are refused, naming the field */
+    broken("{ \"00:00\", 2 }, { \"06:00\", 1 }", "{ \"00:30\", 2 }, { \"06:00\", 1 }",
+           "26: field 'calendar.days[1][1][1]': a day profile must start at 00:00");
     broken("{ \"06:00\", 1 }", "{ \"26:00\", 1 }",
-           "22: field 'tariff.day[2][1]': \"26:00\" is");
+           "26: field 'calendar.days[1][2][1]': \"26:00\" is not a time of day HH:MM");
+    broken("{ \"06:00\", 1 }, { \"22:00\", 2 }", "{ \"06:00\", 1 }, { \"05:00\", 2 }",
+           "26: field 'calendar.days[1][3][1]': switch times must ascend");
     broken("{ \"22:00\", 2 }", "{ \"22:00\", 3 }",
-           "22: field 'tariff.day[3][2]': 3 is out");
+           "26: field 'calendar.days[1][3][2]': rate 3, the calendar has 2");
+    broken("rates = 2,", "rates = 9,",
+           "24: field 'calendar.rates': 9 is out of range 1..8");
+    broken(
+        "seasons = { { name = \"all year\", start = \"01-01\", week = \"standard\" } }",
+        "seasons = { { name = \"a\", start = \"04-01\", week = \"standard\" },\n"
+        "              { name = \"b\", start = \"04-01\", week = \"standard\" } }",
+        "33: field 'calendar.seasons[2].start': overlaps seasons[1] (same start)");
+    broken("start = \"01-01\"", "start = \"02-30\"",
+           "32: field 'calendar.seasons[1].start': a date that does not exist");
+    broken("{ \"05-01\", \"rest\" }", "{ \"05-01\", \"holiday\" }",
+           "33: field 'calendar.special_days[2][2]': no day profile named \"holiday\"");
+    broken("\"working\", \"rest\", \"rest\" }", "\"working\", \"rest\" }",
+           "30: field 'calendar.weeks[1]': needs 7 day profile names");
     broken("phase_share = { 40, 35, 25 }", "phase_share = { 40, 35, 20 }",
            "14: field 'phase_share': shares add up to 95");
     broken("power_factor = 0.95", "power_factor = \"high\"",
@@ -112,7 +128,16 @@ static void test_model_errors(void **state)
     broken("timezone = \"CET\"", "timezone = \"Mars\"", "18: field 'timezone': \"Mars\"");
     broken("demand_period = 900", "demand_period = 700",
            "19: field 'demand_period': 700 s");
-    broken("rates = 2,", "rates = 2,,", "21: "); /* Lua syntax error names the line */
+    broken("billing = { day = 1", "billing = { day = 31",
+           "35: field 'billing.day': 31 is out");
+    broken("battery_response = \"continue\"", "battery_response = \"panic\"",
+           "37: field 'battery_response': \"panic\" is not one of");
+    broken("period = 900, capacity", "period = 700, capacity",
+           "40: field 'profiles[1].period': 700 s");
+    broken("\"1-0:4.8.0*255\" } }", "\"1-0:32.7.0*255\" } }",
+           "41: field 'profiles[1].channels[4]': \"1-0:32.7.0*255\" is not an energy "
+           "register");
+    broken("rates = 2,", "rates = 2,,", "24: "); /* Lua syntax error names the line */
     broken("return {", "while true do end return {", "6: instruction limit exceeded");
     ms_model_t m;
     char msg[256];
@@ -131,7 +156,7 @@ static void test_model_ok(void **state)
     assert_int_equal(m.iec21.session.mode, 'C');
     assert_int_equal(m.iec21.session.baud_z, '5');
     assert_int_equal(m.iec21.baud, 9600);
-    assert_int_equal(m.tariff.nrates, 2);
+    assert_int_equal(m.calendar.nrates, 2);
     assert_int_equal(m.reactive_permille, 329);
     assert_int_equal(m.nominal_voltage_mv, 230000);
     assert_true(m.iec21.session.programming);

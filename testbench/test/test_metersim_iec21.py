@@ -366,13 +366,15 @@ class BadInputTests(unittest.TestCase):
 
     def test_bad_model_field(self):
         with open("sim/models/ms3p-direct.lua") as f:
-            text = f.read().replace('mode = "C"', 'mode = "Q"')
+            text = f.read()
+        line = text[:text.index('mode = "C"')].count("\n") + 1
+        text = text.replace('mode = "C"', 'mode = "Q"')
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(text)
         try:
             rc, _, err = run(["--model", f.name])
             self.assertEqual(rc, 1)
-            self.assertIn(f"{f.name}:25: field 'iec62056_21.mode': \"Q\" is not one of", err)
+            self.assertIn(f"{f.name}:{line}: field 'iec62056_21.mode': \"Q\" is not one of", err)
         finally:
             os.unlink(f.name)
 
