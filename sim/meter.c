@@ -956,19 +956,19 @@ size_t ms_meter_profile(const ms_meter_t *m, unsigned pi, int64_t from_rtc,
         have_prev = false;
         for (uint32_t ei = 0; ei < m->nepochs; ei++) {
             const ms_epoch_t *e = &m->epochs[ei];
-            int64_t t_end = ei + 1 < m->nepochs ? m->epochs[ei + 1].t_start : m->t_ms + 1;
+            /* Captures in (start, end]: one that falls on an epoch boundary belongs to
+             * the earlier epoch, whose state it ends. */
+            int64_t t_end = ei + 1 < m->nepochs ? m->epochs[ei + 1].t_start : m->t_ms;
             if (!e->powered)
                 continue; /* the meter was off: no captures (registers stood still) */
             ictx_t c = epoch_ctx(m, e);
             ms_regs_t r = e->regs;
             uint8_t first = e->first_status;
-            int64_t cap_rtc = capture_after(m, p, ms_rtc_at(&e->rtc, e->t_start) - 1);
+            int64_t cap_rtc = capture_after(m, p, ms_rtc_at(&e->rtc, e->t_start));
             for (;;) {
                 int64_t tc = ms_rtc_sim_of(&e->rtc, cap_rtc);
-                if (tc >= t_end || tc == NEVER)
+                if (tc > t_end || tc == NEVER)
                     break;
-                if (tc < e->t_start)
-                    tc = e->t_start;
                 if (pass == 1 && seq >= kept_from) {
                     regs_advance(&c, &r, tc);
                     ms_profile_entry_t en = { .rtc_ms = cap_rtc, .t_ms = tc };
