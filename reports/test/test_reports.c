@@ -599,6 +599,122 @@ static void test_deterministic(void **state)
     json_decref(doc);
 }
 
+/* ---- any member of the wrong type ----------------------------------------------------
+ */
+
+typedef struct walk {
+    json_t *doc;
+    json_t *alternates[8];
+    size_t renders, rejected;
+} walk_t;
+
+/* Render every format; only a document mb_report_check rejects may be refused, and only
+ * for the members it checks (format, scenarios and its elements: depth <= 2). */
+static void render_all(walk_t *w, int depth)
+{
+    char msg[256];
+    int check = mb_report_check(w->doc, msg, sizeof msg);
+    if (check != 0) {
+        assert_int_equal(check, MS_EINVAL);
+        assert_true(depth <= 2);
+        w->rejected++;
+    }
+    for (const char *const *f = mb_report_formats; *f; f++) {
+        char *text = NULL;
+        size_t len = 0;
+        int rc = mb_report_render(w->doc, *f, &text, &len, msg, sizeof msg);
+        w->renders++;
+        assert_int_equal(rc, check);
+        if (rc == 0 && strcmp(*f, "json") != 0)
+            assert_no_raw_controls(text, len);
+        free(text);
+    }
+}
+
+static void walk(walk_t *w, json_t *node, int depth)
+{
+    size_t nalt = sizeof w->alternates / sizeof w->alternates[0];
+    if (json_is_array(node)) {
+        /* the first three elements are enough: the rest have the same shape */
+        for (size_t i = 0; i < json_array_size(node) && i < 3; i++) {
+            json_t *child = json_incref(json_array_get(node, i));
+            for (size_t a = 0; a < nalt; a++) {
+                json_array_set(node, i, w->alternates[a]);
+                render_all(w, depth + 1);
+            }
+            json_array_set(node, i, child);
+            walk(w, child, depth + 1);
+            json_decref(child);
+        }
+    } else if (json_is_object(node)) {
+        const char *keys[64];
+        size_t nkeys = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(node, key, v)
+        {
+            if (nkeys < 64)
+                keys[nkeys++] = key;
+        }
+        for (size_t k = 0; k < nkeys; k++) {
+            json_t *child = json_incref(json_object_get(node, keys[k]));
+            for (size_t a = 0; a < nalt; a++) {
+                json_object_set(node, keys[k], w->alternates[a]);
+                render_all(w, depth + 1);
+            }
+            json_object_set(node, keys[k], child);
+            walk(w, child, depth + 1);
+            json_decref(child);
+        }
+    }
+}
+
+/* Keep 6 points of every plot series: the walk is about shapes, not volume. */
+static void trim_points(json_t *node)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_object(node)) {
+        json_object_foreach(node, key, v)
+        {
+            if (strcmp(key, "points") == 0)
+                while (json_array_size(v) > 6)
+                    json_array_remove(v, 6);
+            else
+                trim_points(v);
+        }
+    } else if (json_is_array(node)) {
+        json_array_foreach(node, i, v)
+        {
+            trim_points(v);
+        }
+    }
+}
+
+static void test_any_member_of_any_type(void **state)
+{
+    (void)state;
+    walk_t w = { 0 };
+    w.doc = load("run_mixed.json");
+    trim_points(w.doc);
+    w.alternates[0] = json_null();
+    w.alternates[1] = json_integer(-1);
+    w.alternates[2] = json_real(-1e308);
+    w.alternates[3] = json_stringn("\x01<&>\"\x00\x7f", 7);
+    w.alternates[4] = json_array();
+    w.alternates[5] = json_pack("[[s,i],[n,n],i]", "2016-13-45T99:00:00Z", 1, 7);
+    w.alternates[6] = json_object();
+    w.alternates[7] = json_true();
+    walk(&w, w.doc, 0);
+    /* the walk went everywhere: scenarios, steps, measurements, traces and plots */
+    assert_true(w.renders > 10000);
+    assert_true(w.rejected > 0);
+    for (size_t a = 0; a < 8; a++)
+        json_decref(w.alternates[a]);
+    json_decref(w.doc);
+}
+
 /* ---- errors and files ----------------------------------------------------------------
  */
 
@@ -725,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_html_mixed),
         cmocka_unit_test(test_html_minimal),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_any_member_of_any_type),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_write_files),
     };
