@@ -375,6 +375,24 @@ static void full_path(const ms_luacfg_t *c, const char *key, char *out, size_t c
         snprintf(out, cap, "%s%s%s", c->path, c->path[0] ? "." : "", key);
 }
 
+/* Push the value for an override: true/false, a number, "quoted" text, or text. */
+static void push_override_value(lua_State *L, const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    size_t vl = strlen(v);
+    if (!strcmp(v, "true") || !strcmp(v, "false"))
+        lua_pushboolean(L, v[0] == 't');
+    else if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+        lua_pushlstring(L, v + 1, vl - 2);
+    else if (*v && !*end && d == (double)(lua_Integer)d)
+        lua_pushinteger(L, (lua_Integer)d);
+    else if (*v && !*end)
+        lua_pushnumber(L, d);
+    else
+        lua_pushstring(L, v);
+}
+
 int ms_luacfg_set(ms_luacfg_t *c, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
@@ -390,42 +408,49 @@ int ms_luacfg_set(ms_luacfg_t *c, const char *assignment)
     lua_State *L = c->L;
     int top = lua_gettop(L);
     lua_pushvalue(L, -1); /* the root table */
+    /* Walk "a.b[2].c": names and [index] steps; the last step is assigned. */
     const char *p = assignment;
     for (;;) {
-        const char *dot = memchr(p, '.', (size_t)(eq - p));
-        size_t n = dot ? (size_t)(dot - p) : (size_t)(eq - p);
-        if (n == 0) {
-            set_msg(c, "--set %s: empty field name", assignment);
-            lua_settop(L, top);
-            return MS_EINVAL;
+        bool index = *p == '[';
+        lua_Integer idx = 0;
+        size_t n = 0;
+        if (index) {
+            char *e;
+            idx = strtoll(p + 1, &e, 10);
+            if (*e != ']' || idx < 1) {
+                set_msg(c, "--set %s: bad index in the field path", assignment);
+                lua_settop(L, top);
+                return MS_EINVAL;
+            }
+            n = (size_t)(e + 1 - p);
+        } else {
+            while (p + n < eq && p[n] != '.' && p[n] != '[')
+                n++;
+            if (n == 0) {
+                set_msg(c, "--set %s: empty field name", assignment);
+                lua_settop(L, top);
+                return MS_EINVAL;
+            }
         }
-        lua_pushlstring(L, p, n);
-        if (!dot) {
-            const char *v = eq + 1;
-            char *end;
-            double d = strtod(v, &end);
-            size_t vl = strlen(v);
-            if (!strcmp(v, "true") || !strcmp(v, "false"))
-                lua_pushboolean(L, v[0] == 't');
-            else if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
-                lua_pushlstring(L, v + 1, vl - 2);
-            else if (*v && !*end && d == (double)(lua_Integer)d)
-                lua_pushinteger(L, (lua_Integer)d);
-            else if (*v && !*end)
-                lua_pushnumber(L, d);
-            else
-                lua_pushstring(L, v);
+        const char *next = p + n;
+        bool last = next == eq;
+        if (index)
+            lua_pushinteger(L, idx);
+        else
+            lua_pushlstring(L, p, n);
+        if (last) {
+            push_override_value(L, eq + 1);
             lua_settable(L, -3);
             break;
         }
         if (lua_gettable(L, -2) != LUA_TTABLE) {
             set_msg(c, "--set %s: '%.*s' is not a table of the model", assignment,
-                    (int)(dot - assignment), assignment);
+                    (int)(next - assignment), assignment);
             lua_settop(L, top);
             return MS_EINVAL;
         }
         lua_remove(L, -2);
-        p = dot + 1;
+        p = *next == '.' ? next + 1 : next;
     }
     lua_settop(L, top);
     c->overrides[c->noverrides++] = assignment;

@@ -26,6 +26,8 @@ int64_t ms_rtc_at(const ms_rtc_t *r, int64_t t)
     if (!r->running || t <= r->t_base)
         return r->rtc_base;
     int64_t dt = t - r->t_base;
+    if (r->drift_ppm == 0)
+        return r->rtc_base + dt;
     return r->rtc_base + dt + ms_muldiv_floor(dt, r->drift_ppm, 1000000);
 }
 
@@ -36,6 +38,8 @@ int64_t ms_rtc_sim_of(const ms_rtc_t *r, int64_t rtc_ms)
     if (!r->running)
         return NEVER;
     int64_t d = rtc_ms - r->rtc_base;
+    if (r->drift_ppm == 0)
+        return r->t_base > NEVER - d ? NEVER : r->t_base + d;
     /* dt with dt + floor(dt * ppm / 1e6) >= d: start from the exact inverse and correct
      * the rounding by a step or two. */
     int64_t dt = ms_muldiv_floor(d, 1000000, 1000000 + r->drift_ppm);
@@ -174,10 +178,10 @@ static void integrate(const ictx_t *c, ms_regs_t *r, int64_t t)
             r->energy[qa][0] += de;
             r->energy[qa][rate] += de;
             /* Reactive energy follows active energy in the model's ratio; derived from
-             * the running active total, so rounding never accumulates. */
-            int64_t r0 = ms_muldiv_floor(r->reactive_base[d], k, 1000);
+             * the running active total, so rounding never accumulates: the reactive
+             * total is always floor(active total x k / 1000). */
             r->reactive_base[d] += de;
-            int64_t dr = ms_muldiv_floor(r->reactive_base[d], k, 1000) - r0;
+            int64_t dr = ms_muldiv_floor(r->reactive_base[d], k, 1000) - r->energy[qr][0];
             r->energy[qr][0] += dr;
             r->energy[qr][rate] += dr;
         }

@@ -239,7 +239,7 @@ static iec21_reply_t r5_profile(const ms_meter_t *m, unsigned pi, int64_t from,
         bool header = i == 0 || e[i].status != e[i - 1].status ||
                       (p->period_s < 86400 && e[i].rtc_ms - e[i - 1].rtc_ms != per_ms);
         if (header) {
-            char ts[16];
+            char ts[24];
             zst(m, e[i].rtc_ms, ts, sizeof ts);
             ms_wr_fmt(out, "%s(%s)(%02X)(%u)(%u)", p->name, ts, e[i].status,
                       p->period_s / 60, p->nch);
@@ -283,7 +283,7 @@ static iec21_reply_t r5_logbook(const ms_meter_t *m, int64_t from, int64_t to,
             break;
         if (ev->rtc_ms < from || ev->rtc_ms > to)
             continue;
-        char ts[16];
+        char ts[24];
         zst(m, ev->rtc_ms, ts, sizeof ts);
         ms_wr_fmt(out, "P.98(%s)(%04X)()(0)\r\n", ts, ev->code);
         lines++;

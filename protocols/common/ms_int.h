@@ -21,6 +21,9 @@ static inline int64_t ms_floor_div(int64_t a, int64_t b)
 /** floor(a * b / c) for c > 0, exact for every int64 a and b whose result fits. */
 static inline int64_t ms_muldiv_floor(int64_t a, int64_t b, int64_t c)
 {
+    int64_t p64;
+    if (!__builtin_mul_overflow(a, b, &p64)) /* the common case: no 128-bit division */
+        return ms_floor_div(p64, c);
     __int128 p = (__int128)a * b;
     __int128 q = p / c;
     if (p % c != 0 && p < 0)
