@@ -154,7 +154,10 @@ static axis_t time_axis(double lo, double hi)
         lo -= 1800;
         hi += 1800;
     }
-    axis_t a = { lo, hi, steps[sizeof steps / sizeof steps[0] - 1] };
+    const double year = steps[sizeof steps / sizeof steps[0] - 1];
+    axis_t a = { lo, hi, nice_step((hi - lo) / year, 8) * year };
+    if (a.step < year)
+        a.step = year;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if ((hi - lo) / steps[i] <= 8) {
             a.step = steps[i];
@@ -207,6 +210,21 @@ static void sb_x_value(mb__sb_t *sb, double x, int is_time)
     }
 }
 
+/* Ticks of an axis: lo, lo + step, ... hi; none when the arithmetic broke down (huge or
+ * non-finite values), and never more than 60 whatever the doubles do. */
+static size_t tick_count(const axis_t *a)
+{
+    double n = (a->hi - a->lo) / a->step;
+    if (!isfinite(n) || n < 0 || n > 59)
+        return 0;
+    return (size_t)llround(n) + 1;
+}
+
+static double tick(const axis_t *a, size_t i)
+{
+    return a->lo + (double)i * a->step;
+}
+
 /* ---- drawing -------------------------------------------------------------------------
  */
 
@@ -232,18 +250,20 @@ static void draw_axes(mb__sb_t *sb, const frame_t *f, int is_time)
         ML, MT, f->pw, f->ph);
     int yd = step_decimals(f->y.step);
     mb__sb_str(sb, "<g class=\"grid\">\n");
-    for (double v = f->y.lo; v <= f->y.hi + f->y.step * 1e-6; v += f->y.step) {
-        double y = py(f, v);
+    size_t ny = tick_count(&f->y), nx = tick_count(&f->x);
+    for (size_t i = 0; i < ny; i++) {
+        double y = py(f, tick(&f->y, i));
         mb__sb_fmt(sb, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>", ML, y,
                    ML + f->pw, y);
     }
-    for (double v = f->x.lo; v <= f->x.hi + f->x.step * 1e-6; v += f->x.step) {
-        double x = px(f, v);
+    for (size_t i = 0; i < nx; i++) {
+        double x = px(f, tick(&f->x, i));
         mb__sb_fmt(sb, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>", x, MT, x,
                    MT + f->ph);
     }
     mb__sb_str(sb, "\n</g>\n<g class=\"ticks\">\n");
-    for (double v = f->y.lo; v <= f->y.hi + f->y.step * 1e-6; v += f->y.step) {
+    for (size_t i = 0; i < ny; i++) {
+        double v = tick(&f->y, i);
         mb__sb_fmt(sb, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">", ML - 6,
                    py(f, v) + 4);
         sb_tick_num(sb, v, yd);
@@ -251,7 +271,8 @@ static void draw_axes(mb__sb_t *sb, const frame_t *f, int is_time)
     }
     int xd = step_decimals(f->x.step);
     int last_day = -1;
-    for (double v = f->x.lo; v <= f->x.hi + f->x.step * 1e-6; v += f->x.step) {
+    for (size_t i = 0; i < nx; i++) {
+        double v = tick(&f->x, i);
         double x = px(f, v);
         mb__sb_fmt(sb, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", x,
                    MT + f->ph + 16);
@@ -419,31 +440,43 @@ typedef struct diff {
     double max_abs, at_x, a_y, b_y;
 } diff_t;
 
-static const pt_t *find_x(const series_t *b, double x, size_t *hint)
+static int cmp_x(const void *pa, const void *pb)
 {
-    for (size_t n = 0; n < b->n; n++) {
-        size_t j = (*hint + n) % b->n;
-        if (b->pts[j].x == x) {
-            *hint = j + 1;
-            return b->pts[j].gap ? NULL : &b->pts[j];
-        }
-    }
-    return NULL;
+    double a = ((const pt_t *)pa)->x, b = ((const pt_t *)pb)->x;
+    return (a > b) - (a < b);
 }
 
-static void compare(const series_t *a, const series_t *b, diff_t *d, mb__sb_t *marks,
-                    const frame_t *f)
+/* The point of sorted[0..n) at x, or NULL (also for a gap). */
+static const pt_t *find_x(const pt_t *sorted, size_t n, double x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid].x < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && sorted[lo].x == x && !sorted[lo].gap ? &sorted[lo] : NULL;
+}
+
+static int compare(const series_t *a, const series_t *b, diff_t *d, mb__sb_t *marks,
+                   const frame_t *f)
 {
     memset(d, 0, sizeof *d);
     if (!b->n)
-        return;
-    size_t hint = 0;
+        return 0;
+    pt_t *sorted = malloc(b->n * sizeof *sorted);
+    if (!sorted)
+        return MS_ENOMEM;
+    memcpy(sorted, b->pts, b->n * sizeof *sorted);
+    qsort(sorted, b->n, sizeof *sorted, cmp_x);
     double scale =
         fmax(fmax(fabs(a->max), fabs(a->min)), fmax(fabs(b->max), fabs(b->min)));
     for (size_t i = 0; i < a->n; i++) {
         if (a->pts[i].gap)
             continue;
-        const pt_t *q = find_x(b, a->pts[i].x, &hint);
+        const pt_t *q = find_x(sorted, b->n, a->pts[i].x);
         if (!q)
             continue;
         d->compared++;
@@ -462,6 +495,8 @@ static void compare(const series_t *a, const series_t *b, diff_t *d, mb__sb_t *m
             d->b_y = q->y;
         }
     }
+    free(sorted);
+    return 0;
 }
 
 static void stats_table(mb__sb_t *sb, const series_t *s, size_t ns, const char *yunit,
@@ -562,8 +597,8 @@ void mb__html_plot(mb__sb_t *sb, const json_t *plot, size_t id)
     diff_t d = { 0 };
     mb__sb_t marks;
     mb__sb_init(&marks);
-    if (ns == 2)
-        compare(&s[0], &s[1], &d, &marks, &f);
+    if (ns == 2 && compare(&s[0], &s[1], &d, &marks, &f) < 0)
+        sb->err = MS_ENOMEM;
 
     mb__sb_fmt(sb,
                "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" "

@@ -584,6 +584,72 @@ static void test_html_minimal(void **state)
     json_decref(doc);
 }
 
+/* A results document around one step with the given plots. */
+static json_t *doc_with_plots(json_t *plots)
+{
+    return json_pack("{s:i, s:[{s:s, s:s, s:[{s:s, s:s, s:o}]}]}", "format", 1,
+                     "scenarios", "name", "plot", "status", "passed", "steps", "name",
+                     "s", "status", "passed", "plots", plots);
+}
+
+static json_t *series(const char *name, size_t n, double x0, double dx, double y0,
+                      double dy)
+{
+    json_t *pts = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            pts, json_pack("[f,f]", x0 + dx * (double)i, y0 + dy * (double)(i % 7)));
+    return json_pack("{s:s, s:o}", "name", name, "points", pts);
+}
+
+static void test_plot_extremes(void **state)
+{
+    (void)state;
+    /* doubles where x + step == x, a y range that overflows, years 1000..9000 */
+    json_t *plots = json_pack(
+        "[{s:{s:s}, s:[{s:s, s:[[f,i],[f,i]]}]},"
+        " {s:{s:s}, s:[{s:s, s:[[i,f],[i,f]]}]},"
+        " {s:{s:s}, s:[{s:s, s:[[s,i],[s,i],[s,i]]}]}]",
+        "x", "kind", "number", "series", "name", "a", "points", 1e17, 1, 1e17 + 16, 2,
+        "x", "kind", "number", "series", "name", "b", "points", 0, -1e308, 1, 1e308, "x",
+        "kind", "time", "series", "name", "c", "points", "1000-01-01T00:00:00Z", 1,
+        "5000-06-01T00:00:00Z", 2, "9000-12-31T23:59:59Z", 3);
+    json_t *doc = doc_with_plots(plots);
+    size_t len;
+    char *h = render(doc, "html", &len);
+    assert_int_equal(count(h, "<svg class=\"chart\""), 3);
+    assert_true(count(h, "text-anchor=\"middle\">") < 3 * 2 * 62);
+    assert_true(len < 200000);
+    free(h);
+    json_decref(doc);
+
+    /* a year of 15-minute values against a series on other instants: the comparison is
+     * a sorted look-up, not n * m */
+    plots = json_pack("[{s:{s:s}, s:[o, o]}]", "x", "kind", "number", "series",
+                      series("read", 35040, 0, 900, 0.1, 0.01),
+                      series("expected", 35040, 450, 900, 0.1, 0.01));
+    doc = doc_with_plots(plots);
+    h = render(doc, "html", &len);
+    assert_int_equal(polyline_points(strstr(h, "data-series=\"0\"")), 35040);
+    assert_null(strstr(h, "points differ"));
+    assert_null(
+        strstr(h, "<title>read \xC2\xB7")); /* no hover targets for 35040 points */
+    free(h);
+    json_decref(doc);
+
+    /* the same instants in another order: compared point by point */
+    plots = json_pack("[{s:{s:s}, s:[{s:s, s:[[i,i],[i,i],[i,i]]}, {s:s, s:[[i,i],[i,i],"
+                      "[i,i]]}]}]",
+                      "x", "kind", "number", "series", "name", "read", "points", 1, 10, 2,
+                      20, 3, 30, "name", "expected", "points", 3, 30, 1, 10, 2, 25);
+    doc = doc_with_plots(plots);
+    h = render(doc, "html", &len);
+    assert_non_null(strstr(h, "<b>1 of 3</b> points differ; largest difference read "
+                              "\xE2\x88\x92 expected: <b>-5</b> at 2 (20 against 25)."));
+    free(h);
+    json_decref(doc);
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -840,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_tap_lines),
         cmocka_unit_test(test_html_mixed),
         cmocka_unit_test(test_html_minimal),
+        cmocka_unit_test(test_plot_extremes),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_any_member_of_any_type),
         cmocka_unit_test(test_errors),
