@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mb_report_internal.h"
@@ -127,8 +128,16 @@ int mb_report_write(const json_t *results, const char *format, const char *path,
     int err = 0;
     if (fd < 0 || write_all(fd, text, len) < 0)
         err = errno ? errno : EIO;
-    if (fd >= 0 && !to_stdout && close(fd) < 0 && !err)
-        err = errno;
+    if (fd >= 0 && !to_stdout) {
+        /* a half-written report must not pass for a whole one: remove it (a regular
+         * file only: never a device such as /dev/full) */
+        struct stat st;
+        int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (close(fd) < 0 && !err)
+            err = errno;
+        if (err && regular)
+            unlink(path);
+    }
     free(text);
     if (err) {
         if (msg && msgcap)

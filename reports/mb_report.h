@@ -24,7 +24,8 @@ extern const char *const mb_report_formats[];
  * Write the results document in one format to path ("-" = stdout).
  *
  * The text is rendered completely in memory before the file is opened, so a document
- * that is rejected leaves no file behind. An existing file is replaced.
+ * that is rejected leaves no file behind; a regular file that could not be written whole
+ * is removed. An existing file is replaced.
  *
  * @param[in]  results  the results document (format 1); not retained, not modified
  * @param[in]  format   "json" | "junit" | "tap" | "html"

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -856,6 +858,29 @@ static void test_write_files(void **state)
     assert_non_null(strstr(msg, strerror(ENOENT)));
     assert_int_equal(mb_report_write(doc, "html", dir, msg, sizeof msg), MS_EIO);
     assert_non_null(strstr(msg, strerror(EISDIR)));
+
+    /* a write that fails half-way: MS_EIO with the errno text; the device stays */
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(mb_report_write(doc, "html", "/dev/full", msg, sizeof msg),
+                         MS_EIO);
+        assert_non_null(strstr(msg, "'/dev/full': "));
+        assert_non_null(strstr(msg, strerror(ENOSPC)));
+        assert_int_equal(access("/dev/full", F_OK), 0);
+    }
+
+    /* a regular file that could not be written whole is removed (file size limit) */
+    snprintf(path, sizeof path, "%s/too-big.html", dir);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    struct rlimit small = { 1000, old.rlim_max };
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int big = mb_report_write(doc, "html", path, msg, sizeof msg);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(big, MS_EIO);
+    assert_non_null(strstr(msg, strerror(EFBIG)));
+    assert_int_equal(access(path, F_OK), -1);
 
     /* a rejected document leaves no file behind */
     snprintf(path, sizeof path, "%s/rejected.json", dir);
