@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "load.h"
+#include "model_parts.h"
 #include "log.h"
 #include "ms_err.h"
 #include "ms_time.h"
@@ -197,6 +198,292 @@ static enum MHD_Result post_load(ms_control_t *ctl, ms_sim_meter_t *sm,
     return send_json(c, 200, ms_json_meter_state(sm));
 }
 
+/* A required number field; on failure an error response is sent. */
+static bool number_field(struct MHD_Connection *c, json_t *j, const char *key, double lo,
+                         double hi, double *out, enum MHD_Result *ret)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+        *ret = send_error(c, 400, "field '%s': a number from %g to %g expected", key, lo,
+                          hi);
+        return false;
+    }
+    *out = json_number_value(v);
+    return true;
+}
+
+static const char *who_of(struct MHD_Connection *c)
+{
+    return "control API";
+}
+
+/* POST /v1/meters/{id}/clock {"set": ISO} | {"jump_s": N} | {"drift_ppm": N}: the meter's
+ * own clock (not the simulation clock): a clock set, a jump (fault), or its drift. */
+static enum MHD_Result post_meter_clock(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                        const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    ms_meter_t *m = sm->meter;
+    double v;
+    if (json_object_get(j, "set")) {
+        int64_t t;
+        const char *s = json_string_value(json_object_get(j, "set"));
+        if (!s || ms_iso8601_parse(s, &t, NULL) != 0) {
+            json_decref(j);
+            return send_error(c, 400,
+                              "field 'set': an ISO 8601 time with offset expected");
+        }
+        ms_meter_set_clock(m, t * 1000, who_of(c));
+    } else if (json_object_get(j, "jump_s")) {
+        if (!number_field(c, j, "jump_s", -10.0 * 365 * 86400, 10.0 * 365 * 86400, &v,
+                          &ret)) {
+            json_decref(j);
+            return ret;
+        }
+        ms_meter_set_clock(m, ms_meter_rtc_ms(m) + (int64_t)(v * 1000),
+                           "clock jump (fault)");
+    } else if (json_object_get(j, "drift_ppm")) {
+        if (!number_field(c, j, "drift_ppm", -1000, 1000, &v, &ret)) {
+            json_decref(j);
+            return ret;
+        }
+        ms_meter_set_drift(m, (int32_t)v, who_of(c));
+    } else {
+        json_decref(j);
+        return send_error(c, 400, "give one of 'set', 'jump_s', 'drift_ppm'");
+    }
+    json_decref(j);
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* POST /v1/meters/{id}/outage {"duration_s": N} */
+static enum MHD_Result post_outage(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                   const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    double d;
+    bool ok = number_field(c, j, "duration_s", 0.001, 10.0 * 365 * 86400, &d, &ret);
+    json_decref(j);
+    if (!ok)
+        return ret;
+    int rc = ms_meter_outage(sm->meter, (int64_t)(d * 1000));
+    if (rc == MS_ESTATE)
+        return send_error(c, 409, "the meter is already in a supply outage");
+    ms_log(MS_LOG_INFO, sm->meter->id, "supply outage for %.3f s (battery %s)", d,
+           sm->meter->battery_ok ? "ok" : "failed");
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* POST /v1/meters/{id}/battery {"ok": false} */
+static enum MHD_Result post_battery(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                    const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    json_t *ok = json_object_get(j, "ok");
+    if (!json_is_boolean(ok)) {
+        json_decref(j);
+        return send_error(c, 400, "field 'ok': true (battery fine) or false (failed)");
+    }
+    ms_meter_set_battery(sm->meter, json_is_true(ok), who_of(c));
+    json_decref(j);
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* POST /v1/meters/{id}/tariff {"override": rate} */
+static enum MHD_Result post_tariff(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                   const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    double r;
+    bool ok = number_field(c, j, "override", 1, MS_MAX_RATES, &r, &ret);
+    json_decref(j);
+    if (!ok)
+        return ret;
+    if (ms_meter_override_rate(sm->meter, (int)r, who_of(c)) != 0)
+        return send_error(c, 400, "field 'override': the calendar has %u rates",
+                          sm->meter->cal->nrates);
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* POST /v1/meters/{id}/calendar {"calendar": {...}, "activate": ISO (passive) | absent}
+ */
+static enum MHD_Result post_calendar(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                     const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    json_t *cj = json_object_get(j, "calendar");
+    if (!json_is_object(cj)) {
+        json_decref(j);
+        return send_error(c, 400,
+                          "field 'calendar': the calendar object expected "
+                          "(docs/control-api.md)");
+    }
+    int64_t act = 0;
+    json_t *aj = json_object_get(j, "activate");
+    if (aj) {
+        if (!json_is_string(aj) ||
+            ms_iso8601_parse(json_string_value(aj), &act, NULL) != 0) {
+            json_decref(j);
+            return send_error(c, 400,
+                              "field 'activate': an ISO 8601 time with offset expected");
+        }
+        act *= 1000;
+        if (act == 0)
+            act = 1;
+    }
+    ms_calendar_t *cal = malloc(sizeof *cal);
+    char msg[300];
+    int rc = cal ? ms_calendar_from_json(cj, cal, msg, sizeof msg) : MS_ENOMEM;
+    json_decref(j);
+    if (rc) {
+        free(cal);
+        /* the message names the field; the meter keeps its calendars */
+        return send_error(c, 400, "calendar refused, the meter keeps its own: %s", msg);
+    }
+    char field[96];
+    rc = ms_meter_program_calendar(sm->meter, cal, act, who_of(c), field, sizeof field);
+    free(cal);
+    if (rc)
+        return send_error(c, 400, "calendar refused, the meter keeps its own: %s", field);
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* ?from=ISO&to=ISO&max=N of a profile request */
+static bool range_args(struct MHD_Connection *c, int64_t *from, int64_t *to, size_t *max,
+                       enum MHD_Result *ret)
+{
+    const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+    const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+    const char *mx = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "max");
+    int64_t v;
+    *from = INT64_MIN;
+    *to = INT64_MAX;
+    *max = 10000;
+    if (f) {
+        if (ms_iso8601_parse(f, &v, NULL)) {
+            *ret = send_error(c, 400,
+                              "argument 'from': an ISO 8601 time with offset expected");
+            return false;
+        }
+        *from = v * 1000;
+    }
+    if (t) {
+        if (ms_iso8601_parse(t, &v, NULL)) {
+            *ret = send_error(c, 400,
+                              "argument 'to': an ISO 8601 time with offset expected");
+            return false;
+        }
+        *to = v * 1000;
+    }
+    if (mx) {
+        char *e;
+        long n = strtol(mx, &e, 10);
+        if (*e || n < 1 || n > 1000000) {
+            *ret = send_error(c, 400, "argument 'max': 1 to 1000000");
+            return false;
+        }
+        *max = (size_t)n;
+    }
+    return true;
+}
+
+static enum MHD_Result meter_route(ms_control_t *ctl, ms_sim_meter_t *sm,
+                                   struct MHD_Connection *c, const char *sub,
+                                   const char *url, const char *method,
+                                   const request_t *rq)
+{
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    static const struct {
+        const char *path;
+        enum MHD_Result (*fn)(ms_sim_meter_t *, struct MHD_Connection *,
+                              const request_t *);
+    } posts[] = {
+        { "/clock", post_meter_clock }, { "/outage", post_outage },
+        { "/battery", post_battery },   { "/tariff", post_tariff },
+        { "/calendar", post_calendar },
+    };
+    if (post) {
+        ms_sim_sync(sm); /* commands apply at the current time */
+        for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
+            if (!strcmp(sub, posts[i].path))
+                return posts[i].fn(sm, c, rq);
+        if (!strcmp(sub, "/billing-reset")) {
+            ms_meter_billing_reset(sm->meter, who_of(c));
+            ms_sim_commit(sm);
+            return send_json(c, 200, ms_json_meter_state(sm));
+        }
+        if (!strcmp(sub, "/load"))
+            return post_load(ctl, sm, c, rq);
+    }
+    if (get) {
+        ms_sim_sync(sm);
+        static const char *const logs[] = { "standard", "power", "clock", "config" };
+        if (!strcmp(sub, "/events")) {
+            const char *log =
+                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "log");
+            for (int l = 0; l < MS_LOG_COUNT; l++)
+                if (!log || !strcmp(log, logs[l])) {
+                    if (log)
+                        return send_json(c, 200,
+                                         ms_json_events(sm->meter, (ms_log_id_t)l));
+                }
+            if (log)
+                return send_error(c, 400,
+                                  "argument 'log': standard, power, clock or config");
+            json_t *all = json_object();
+            for (int l = 0; l < MS_LOG_COUNT; l++)
+                json_object_set_new(all, logs[l],
+                                    ms_json_events(sm->meter, (ms_log_id_t)l));
+            return send_json(c, 200, all);
+        }
+        if (!strcmp(sub, "/billing"))
+            return send_json(c, 200, ms_json_billing(sm->meter));
+        if (!strcmp(sub, "/calendar"))
+            return send_json(c, 200,
+                             json_pack("{s:o, s:o}", "active",
+                                       ms_json_calendar(sm->meter->cal), "passive",
+                                       sm->meter->passive
+                                           ? ms_json_calendar(sm->meter->passive)
+                                           : json_null()));
+        if (!strncmp(sub, "/profiles/", 10)) {
+            for (unsigned p = 0; p < sm->model->nprofiles; p++)
+                if (!strcmp(sub + 10, sm->model->profiles[p].name)) {
+                    int64_t from, to;
+                    size_t max;
+                    enum MHD_Result ret;
+                    if (!range_args(c, &from, &to, &max, &ret))
+                        return ret;
+                    json_t *j = ms_json_profile(sm->meter, p, from, to, max);
+                    return j ? send_json(c, 200, j) : send_error(c, 500, "out of memory");
+                }
+            return send_error(c, 404, "no profile '%s' (GET /v1/meters/%s lists them)",
+                              sub + 10, sm->meter->id);
+        }
+    }
+    return send_error(c, 404, "no resource %s %s (GET /v1 lists the endpoints)", method,
+                      url);
+}
+
 static enum MHD_Result route(ms_control_t *ctl, struct MHD_Connection *c, const char *url,
                              const char *method, const request_t *rq)
 {
@@ -243,11 +530,7 @@ static enum MHD_Result route(ms_control_t *ctl, struct MHD_Connection *c, const 
             ms_sim_sync(sm);
             return send_json(c, 200, ms_json_meter_state(sm));
         }
-        if (strcmp(sub, "/load") == 0) {
-            if (!post)
-                return send_error(c, 405, "%s %s: use POST", method, url);
-            return post_load(ctl, sm, c, rq);
-        }
+        return meter_route(ctl, sm, c, sub, url, method, rq);
     }
     return send_error(c, 404, "no resource %s (GET /v1 lists the endpoints)", url);
 }

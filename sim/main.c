@@ -45,6 +45,9 @@ static const char usage[] =
     "  --clock MODE          stepped | realtime | xN (default realtime)\n"
     "  --start ISO8601       simulation start time (default: now)\n"
     "  --id ID               meter id in the control API (default: the serial number)\n"
+    "  --state PATH          keep the meter's non-volatile state in PATH (SQLite); a "
+    "restart\n"
+    "                        resumes from it\n"
     "  --set FIELD=VALUE     override a model field, e.g. iec62056_21.reaction_ms=1600\n"
     "                        (repeatable; for tests that break conformance on purpose)\n"
     "  --log-level LEVEL     error | warn | info | debug (default info)\n"
@@ -57,6 +60,8 @@ static const char usage[] =
 typedef struct options {
     const char *model;
     const char *load;
+    bool have_load;
+    const char *state;
     const char *pty[MAX_LISTEN];
     int npty;
     char tcp_host[MAX_LISTEN][64];
@@ -162,6 +167,7 @@ static int parse_args(int argc, char **argv, options_t *o)
             break;
         case O_LOAD:
             o->load = optarg;
+            o->have_load = true;
             break;
         case O_PTY:
             if (o->npty == MAX_LISTEN)
@@ -233,9 +239,11 @@ static int parse_args(int argc, char **argv, options_t *o)
             ms_log_set_level(lv);
             break;
         }
+        case O_STATE:
+            o->state = optarg;
+            break;
         case O_FLEET:
         case O_SERIAL:
-        case O_STATE:
             return fail(2, "%s: not available in this version yet", argv[optind - 1]);
         case O_HELP:
             fputs(usage, stdout);
@@ -271,6 +279,9 @@ static void shutdown_app(app_t *a)
 {
     for (size_t i = 0; i < a->sim.nmeters; i++) {
         ms_sim_meter_t *sm = a->sim.meters[i];
+        /* flush: the state at the moment of the signal */
+        ms_sim_sync(sm);
+        ms_sim_commit(sm);
         for (size_t k = 0; k < sm->nports; k++)
             ms_port_close(sm->ports[k]);
         sm->nports = 0;
@@ -325,6 +336,27 @@ int main(int argc, char **argv)
     sm->meter = ms_meter_new(o.id ? o.id : model->serial, model, load, o.start_ms, &err);
     if (!sm->meter)
         return fail(1, "cannot create the meter: %s", ms_strerror(err));
+    if (o.state) {
+        /* Resume what the meter kept: its state and the simulation time of its last
+         * commit (--start applies to a new state file only). */
+        if (ms_store_open(o.state, &sm->store, msg, sizeof msg) != 0)
+            return fail(1, "%s", msg);
+        int64_t resumed;
+        rc = ms_store_restore(sm->store, sm->meter, o.have_load, &resumed, msg,
+                              sizeof msg);
+        if (rc == 0) {
+            ms_simclock_init(&a->sim.clock, o.clock, o.factor, resumed, uv_hrtime());
+            char at[40];
+            ms_iso8601_format(ms_floor_div(resumed, 1000), 0, at, sizeof at);
+            ms_log(MS_LOG_INFO, sm->meter->id, "state restored from %s at %s%s", o.state,
+                   at, o.have_start ? " (--start ignored)" : "");
+        } else if (rc != MS_ENOENT) {
+            return fail(1, "%s", msg);
+        }
+        sm->meter->on_commit = ms_sim_on_commit;
+        sm->meter->commit_ud = sm;
+        ms_sim_commit(sm);
+    }
     a->sim.meters[a->sim.nmeters++] = sm;
 
     for (int i = 0; i < o.npty; i++) {
@@ -362,6 +394,7 @@ int main(int argc, char **argv)
 
     uv_run(a->sim.loop, UV_RUN_DEFAULT);
     uv_loop_close(a->sim.loop);
+    ms_store_close(sm->store);
     ms_meter_free(sm->meter);
     free(sm);
     free(a->sim.meters);

@@ -266,6 +266,7 @@ static void new_epoch(ms_meter_t *m, uint8_t first_status)
         m->epochs = e;
         m->epochs_cap = cap;
     }
+    m->epoch_gen++;
     ms_epoch_t *e = &m->epochs[m->nepochs++];
     memset(e, 0, sizeof *e);
     e->t_start = m->t_ms;
@@ -761,6 +762,7 @@ int ms_meter_program_calendar(ms_meter_t *m, const ms_calendar_t *cal,
         return MS_EBUSY;
     }
     m->cal_owned[slot] = copy;
+    m->cal_gen++;
     if (activation_rtc == 0) {
         ms_meter_audit(m, "active calendar", m->cal->name, copy->name, who);
         m->cal = copy;

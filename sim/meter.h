@@ -193,7 +193,8 @@ typedef struct ms_meter {
     ms_ring_t logs[MS_LOG_COUNT];
     ms_epoch_t *epochs;
     uint32_t nepochs, epochs_cap;
-    uint8_t pending_status; /* status for the next capture (after a disturbance) */
+    uint8_t pending_status;      /* status for the next capture (after a disturbance) */
+    uint32_t epoch_gen, cal_gen; /* change counters (what the store must rewrite) */
     void (*on_commit)(struct ms_meter *m, void *ud); /* persistence hook, may be NULL */
     void *commit_ud;
 } ms_meter_t;

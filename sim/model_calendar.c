@@ -85,11 +85,13 @@ static int find_day(const ms_calendar_t *cal, char names[][MS_NAME_MAX], const c
     return -1;
 }
 
-/* One day profile: { name = "weekday", { "00:00", 2 }, { "06:00", 1, relays = 1 } }. */
+/* One day profile: { name = "weekday", { "00:00", 2 }, { "06:00", 1, relays = 1 } } in
+ * a model, or { "name": "weekday", "actions": [["00:00", 2], ["06:00", 1, 1]] } in
+ * JSON (which has no tables that are list and record at once). */
 static int load_day(ms_luacfg_t *c, ms_calendar_t *cal, unsigned d,
                     char names[][MS_NAME_MAX])
 {
-    static const char *const keys[] = { "name", "id", NULL };
+    static const char *const keys[] = { "name", "id", "actions", NULL };
     ms_day_profile_t *p = &cal->days[d];
     int64_t id;
     int rc;
@@ -98,6 +100,9 @@ static int load_day(ms_luacfg_t *c, ms_calendar_t *cal, unsigned d,
         (rc = ms_luacfg_int(c, "id", &id, d + 1, 1, 255)))
         return rc;
     p->day_id = (uint8_t)id;
+    bool json = ms_luacfg_has(c, "actions");
+    if (json && (rc = ms_luacfg_push(c, "actions")) < 0)
+        return rc;
     size_t n = ms_luacfg_len(c);
     if (n < 1 || n > MS_MAX_DAY_ACTIONS)
         return ms_luacfg_fail(c, NULL,
@@ -108,11 +113,14 @@ static int load_day(ms_luacfg_t *c, ms_calendar_t *cal, unsigned d,
         if ((rc = ms_luacfg_push_index(c, i)) <= 0)
             return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
         char hhmm[16];
-        int64_t rate, relays;
+        int64_t rate, relays = 0;
         if ((rc = ms_luacfg_only(c, akeys)) ||
             (rc = ms_luacfg_index_str(c, 1, hhmm, sizeof hhmm)) ||
-            (rc = ms_luacfg_index_int(c, 2, &rate, 1, MS_MAX_RATES)) ||
-            (rc = ms_luacfg_int(c, "relays", &relays, 0, 0, 3)))
+            (rc = ms_luacfg_index_int(c, 2, &rate, 1, MS_MAX_RATES)))
+            return rc;
+        if (ms_luacfg_len(c) >= 3 && (rc = ms_luacfg_index_int(c, 3, &relays, 0, 3)))
+            return rc;
+        if ((rc = ms_luacfg_int(c, "relays", &relays, relays, 0, 3)))
             return rc;
         int min = ms_parse_hhmm(hhmm);
         if (min < 0)
@@ -125,6 +133,8 @@ static int load_day(ms_luacfg_t *c, ms_calendar_t *cal, unsigned d,
         ms_luacfg_pop(c);
     }
     p->nactions = (uint8_t)n;
+    if (json)
+        ms_luacfg_pop(c);
     return 0;
 }
 
@@ -290,7 +300,7 @@ int ms_cfg_calendar(ms_luacfg_t *c, ms_calendar_t *cal)
                               MS_MAX_WEEKS, n);
     cal->nweeks = (uint8_t)n;
     for (size_t i = 1; i <= n; i++) {
-        static const char *const wkeys[] = { "name", NULL };
+        static const char *const wkeys[] = { "name", "days", NULL };
         if ((rc = ms_luacfg_push_index(c, i)) <= 0)
             return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
         ms_week_profile_t *w = &cal->weeks[i - 1];
@@ -298,6 +308,10 @@ int ms_cfg_calendar(ms_luacfg_t *c, ms_calendar_t *cal)
             (rc = ms_luacfg_str(c, "name", w->name, sizeof w->name, NULL)))
             return rc;
         snprintf(week_names[i - 1], MS_NAME_MAX, "%s", w->name);
+        bool json =
+            ms_luacfg_has(c, "days"); /* JSON: { "name": ..., "days": [7 names] } */
+        if (json && (rc = ms_luacfg_push(c, "days")) < 0)
+            return rc;
         if (ms_luacfg_len(c) != 7)
             return ms_luacfg_fail(c, NULL, "needs 7 day profile names, Monday to Sunday");
         for (size_t d = 1; d <= 7; d++) {
@@ -312,6 +326,8 @@ int ms_cfg_calendar(ms_luacfg_t *c, ms_calendar_t *cal)
             }
             w->day[d - 1] = (uint8_t)di;
         }
+        if (json)
+            ms_luacfg_pop(c);
         ms_luacfg_pop(c);
     }
     ms_luacfg_pop(c);

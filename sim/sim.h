@@ -16,6 +16,7 @@
 #include "model.h"
 #include "phy.h"
 #include "simclock.h"
+#include "store.h"
 
 typedef struct ms_sim ms_sim_t;
 typedef struct ms_port ms_port_t;
@@ -29,6 +30,7 @@ typedef struct ms_sim_meter {
     ms_meter_t *meter; /* owned */
     ms_port_t *ports[MS_SIM_MAX_PORTS];
     size_t nports;
+    ms_store_t *store; /* --state, or NULL */
 } ms_sim_meter_t;
 
 struct ms_sim {
@@ -41,8 +43,16 @@ struct ms_sim {
 /** Sim time now (ms UTC), read from the simulation clock. */
 int64_t ms_sim_now(const ms_sim_t *s);
 
-/** Bring a meter up to the current sim time (catch-up) before it is observed. */
+/** Bring a meter up to the current sim time (catch-up) before it is observed; with a
+ *  state file, commit first when the time moved, so that nothing observed is ever
+ *  lost (DESIGN.md "kill -9 at any moment loses nothing the meter had committed"). */
 void ms_sim_sync(ms_sim_meter_t *sm);
+
+/** Commit a meter now (after a command changed it). */
+void ms_sim_commit(ms_sim_meter_t *sm);
+
+/** The meter's persistence hook: commits at the meter's own commit points. */
+void ms_sim_on_commit(ms_meter_t *m, void *sm);
 
 /** Find a meter by id, or NULL. */
 ms_sim_meter_t *ms_sim_find(const ms_sim_t *s, const char *id);

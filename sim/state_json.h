@@ -26,4 +26,24 @@ json_t *ms_json_meter_summary(const ms_sim_meter_t *sm);
  */
 json_t *ms_json_meter_state(const ms_sim_meter_t *sm);
 
+/** Events of one log: {"log", "total", "kept", "events": [{"seq", "time", "sim_time",
+ *  "code", "name", "duration_s", "detail"}]} (oldest first). */
+json_t *ms_json_events(const ms_meter_t *m, ms_log_id_t log);
+
+/** Billing snapshots: {"counter", "snapshots": [{"counter", "time", "cause",
+ *  "registers": {OBIS: value}}]}. */
+json_t *ms_json_billing(const ms_meter_t *m);
+
+/** A profile's entries with capture time in [from, to] (RTC ms), at most max:
+ *  {"name", "obis", "period_s", "capacity", "channels": [{obis, kind, unit}],
+ *  "entries": [{"time", "status", "values": [kWh...], "raw": [mWh...]}]}. */
+json_t *ms_json_profile(const ms_meter_t *m, unsigned p, int64_t from, int64_t to,
+                        size_t max);
+
+/** A calendar in the model's schema (docs/models.md), as the control API accepts it. */
+json_t *ms_json_calendar(const ms_calendar_t *c);
+
+/** Name of an event code ("power down", "clock adjusted (new time)", ...). */
+const char *ms_event_name(unsigned code);
+
 #endif
