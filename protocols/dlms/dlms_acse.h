@@ -104,8 +104,9 @@ enum {
 
 /* Authentication-value CHOICE tags (calling/responding-authentication-value). */
 #define ACSE_AUTH_CHARSTRING 0x80u /* [0] GraphicString: LLS password, HLS challenge */
-#define ACSE_AUTH_BITSTRING  0x81u /* [1] BIT STRING (contents include the unused octet) \
-                                    */
+#define ACSE_AUTH_BITSTRING                                     \
+    0x81u /* [1] BIT STRING (contents include the unused octet) \
+           */
 
 /** An INTEGER field (AP/AE invocation identifiers). */
 typedef struct acse_int {

@@ -604,12 +604,14 @@ static int dec_data_notification(ms_rd_t *r, dlms_arena_t *a, dlms_data_notifica
         return MS_ETRUNC;
     /* A nine-octet date-time starting with 0x0C is meaningless, so 09 0C is the tagged
      * form (see DLMS_DN_DATE_TIME_TAGGED), not an OCTET STRING of length 9. */
-    if (ms_rd_left(r) >= 2 + DLMS_DATE_TIME_LEN && r->buf[r->pos] == DLMS_OCTET_STRING &&
+    if (ms_rd_left(r) >= 2 && r->buf[r->pos] == DLMS_OCTET_STRING &&
         r->buf[r->pos + 1] == DLMS_DATE_TIME_LEN) {
         n->date_time_form = DLMS_DN_DATE_TIME_TAGGED;
         ms_rd_bytes(r, 2);
         n->date_time.p = ms_rd_bytes(r, DLMS_DATE_TIME_LEN);
         n->date_time.len = DLMS_DATE_TIME_LEN;
+        if (!n->date_time.p)
+            return MS_ETRUNC;
     } else {
         int rc = rd_octets(r, &n->date_time);
         if (rc < 0)
