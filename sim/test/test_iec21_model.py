@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""The meter model seen through IEC 62056-21 programming mode, with a raw client written
+here (stdlib sockets, no metersim code): R5 load profile P.01 and logbook P.98 with a
+time range (VDEW/EDIS layout), W1 of the clock (0.9.1) and date (0.9.2), W1 of the tariff
+override (96.14.0), E2 end of billing (0.1.0), and historical values (1.8.0*1). Every
+answer is checked against the control API's view of the same meter.
+Loopback only; metersim is stopped by its PID.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import unittest
+import urllib.request
+from functools import reduce
+
+BUILD = os.environ.get("MS_BUILD_DIR", "build")
+SOH, STX, ETX, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x06", b"\x15"
+
+
+def bcc(data):
+    return reduce(lambda a, b: a ^ b, data, 0)
+
+
+def command(c, d, body):
+    """SOH C D STX body ETX BCC (BCC over everything after SOH up to ETX)."""
+    span = c + d + STX + body + ETX
+    return SOH + span + bytes([bcc(span)])
+
+
+class Meter:
+    def __init__(self):
+        self.p = subprocess.Popen(
+            [os.path.join(BUILD, "sim", "metersim"), "--model", "ms3p-direct", "--load",
+             "constant:1200", "--clock", "stepped", "--start", "2016-01-13T23:00:00Z",
+             "--tcp", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        fd, line = self.p.stdout.fileno(), b""
+        while not line.endswith(b"\n") and select.select([fd], [], [], 10)[0]:
+            c = os.read(fd, 1)
+            if not c:
+                break
+            line += c
+        if not line.startswith(b"ready "):
+            self.close()
+            raise AssertionError(f"no ready line: {line!r}")
+        r = json.loads(line[6:])
+        self.api, self.id = r["control"], r["meters"][0]["id"]
+        host, port = r["meters"][0]["ports"][0]["address"].rsplit(":", 1)
+        self.addr = (host, int(port))
+
+    def call(self, path, body=None):
+        req = urllib.request.Request(f"{self.api}{path}",
+                                     data=json.dumps(body).encode() if body else None,
+                                     method="POST" if body else "GET")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def close(self):
+        os.kill(self.p.pid, signal.SIGTERM)
+        self.p.wait(10)
+        self.p.stdout.close()
+
+
+class Session:
+    """Programming mode over TCP: request, identification, option select Y=1, P0, P1."""
+
+    def __init__(self, addr, password=b"00000000"):
+        self.s = socket.create_connection(addr, timeout=10)
+        self.send(b"/?!\r\n")
+        assert self.until_line().startswith(b"/MSM5")
+        self.send(ACK + b"051\r\n")
+        p0 = self.block()
+        assert p0.startswith(SOH + b"P0" + STX), p0
+        self.send(command(b"P", b"1", b"(" + password + b")"))
+        assert self.byte() == ACK
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def byte(self):
+        return self.s.recv(1)
+
+    def until_line(self):
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            buf += self.s.recv(1)
+        return buf
+
+    def block(self):
+        """one answer: ACK, NAK, or a block up to ETX + BCC (BCC checked)"""
+        buf = self.s.recv(1)
+        if buf in (ACK, NAK):
+            return buf
+        while True:
+            buf += self.s.recv(65536)
+            i = buf.find(ETX)
+            if i >= 0 and len(buf) > i + 1:
+                assert bcc(buf[1:i + 1]) == buf[i + 1], "BCC of the meter's block"
+                return buf
+
+    def ask(self, c, d, body):
+        self.send(command(c, d, body))
+        return self.block()
+
+    def close(self):
+        self.send(SOH + b"B0" + ETX + bytes([bcc(b"B0" + ETX)]))  # break, no answer
+        self.s.close()
+
+
+def data(answer):
+    assert answer.startswith(STX), answer
+    return answer[1:answer.index(ETX)].decode()
+
+
+class ProgrammingModeTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Meter()
+        # a day and a half of 1.2 kW, then the control API reads the same meter
+        cls.m.call("/clock", {"advance_s": 36 * 3600})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.close()
+
+    def test_r5_load_profile(self):
+        s = Session(self.m.addr)
+        try:
+            # 2016-01-14 10:00 .. 11:00 local (CET): 15-min energy at 1.2 kW = 0.300 kWh
+            ans = data(s.ask(b"R", b"5", b"P.01(1601141000;1601141100)"))
+        finally:
+            s.close()
+        lines = ans.split("\r\n")
+        self.assertEqual(lines[0], "P.01(0160114100000)(00)(15)(4)(1.29.0)(kWh)(2.29.0)(kWh)"
+                                   "(3.29.0)(kvarh)(4.29.0)(kvarh)")
+        values = [l for l in lines[1:] if l]
+        self.assertEqual(len(values), 5)  # 10:00, 10:15, 10:30, 10:45, 11:00
+        self.assertEqual(values[0], "(0.300)(0.000)(0.098)(0.000)")
+        api = self.m.call(f"/meters/{self.m.id}/profiles/P.01?from=2016-01-14T09:00:00Z&to=2016-01-14T10:00:00Z")
+        self.assertEqual(len(api["entries"]), 5)
+        self.assertEqual(api["entries"][0]["values"][0], 0.3)
+
+    def test_clock_write_logbook_and_commands(self):
+        s = Session(self.m.addr)
+        try:
+            # set the date and the time (local), both logged
+            self.assertEqual(s.ask(b"W", b"1", b"0.9.2(160115)"), ACK)
+            self.assertEqual(s.ask(b"W", b"1", b"0.9.1(073000)"), ACK)
+            self.assertEqual(data(s.ask(b"R", b"1", b"0.9.1()"))[:9], "0.9.1(073")
+            st = self.m.call(f"/meters/{self.m.id}")
+            self.assertTrue(st["clock"]["meter_time"].startswith("2016-01-15T07:3"))
+            # tariff override to rate 2 until the next switch; a rate the meter lacks refused
+            self.assertEqual(s.ask(b"W", b"1", b"96.14.0(2)"), ACK)
+            self.assertEqual(self.m.call(f"/meters/{self.m.id}")["tariff"]["active_rate"], 2)
+            self.assertTrue(data(s.ask(b"W", b"1", b"96.14.0(7)")).startswith("("))
+            # end of billing by command, then the historical value reads the snapshot
+            self.assertEqual(s.ask(b"E", b"2", b"0.1.0()"), ACK)
+            billing = self.m.call(f"/meters/{self.m.id}/billing")
+            self.assertEqual(billing["counter"], 1)
+            hist = data(s.ask(b"R", b"1", b"1.8.0*1()"))
+            kwh = billing["snapshots"][0]["registers"]["1-0:1.8.0*255"] / 1e6
+            self.assertEqual(hist, f"1.8.0*1({kwh:011.3f}*kWh)")
+            # the logbook holds the clock set and the billing reset, in order
+            book = data(s.ask(b"R", b"5", b"P.98(;)"))
+        finally:
+            s.close()
+        codes = [l.split(")(")[1] for l in book.split("\r\n") if l]
+        self.assertIn("0005", codes)   # clock adjusted (new time)
+        self.assertIn("0064", codes)   # end of billing (100)
+        self.assertLess(codes.index("0005"), codes.index("0064"))
+        events = self.m.call(f"/meters/{self.m.id}/events?log=clock")["events"]
+        self.assertGreaterEqual(len(events), 4)  # old/new for each of the two writes
+
+    def test_refusals(self):
+        s = Session(self.m.addr)
+        try:
+            self.assertEqual(data(s.ask(b"W", b"1", b"0.9.1(256199)")), "(BAD VALUE)")
+            self.assertEqual(data(s.ask(b"R", b"5", b"P.01(16011x;)")), "(BAD TIME RANGE)")
+            self.assertEqual(data(s.ask(b"R", b"5", b"P.01(2001010000;2001010100)")), "(NO DATA)")
+            self.assertEqual(data(s.ask(b"W", b"1", b"1.8.0(0)")), "(READ ONLY)")
+        finally:
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
