@@ -17,21 +17,52 @@ static uint64_t now_ms(void)
 
 static void on_timer(uv_timer_t *t);
 
+/* The asynchronous exchange under way has ended: report it once. */
+static void check_done(mb_iec21_t *s)
+{
+    if (!s->done || s->closing)
+        return;
+    int rc;
+    if (s->closed && (!s->client || iec21_client_status(s->client) == IEC21_CLIENT_BUSY))
+        rc = MS_ECLOSED;
+    else if (iec21_client_status(s->client) == IEC21_CLIENT_BUSY)
+        return;
+    else
+        rc = iec21_client_result(s->client)->err;
+    mb_iec21_done_fn fn = s->done;
+    void *ud = s->done_ud;
+    s->done = NULL;
+    fn(s, rc, ud);
+}
+
+/* Queue bytes after `delay_ms` of silence since the last byte either way. */
+static int send_at(mb_iec21_t *s, const uint8_t *p, size_t n, unsigned delay_ms)
+{
+    uint64_t now = uv_hrtime();
+    uint64_t from = s->last_rx_ns > s->tx_end_ns ? s->last_rx_ns : s->tx_end_ns;
+    uint64_t start = from + (uint64_t)delay_ms * 1000000;
+    if (start < now)
+        start = now;
+    /* A paced line starts after what is queued already. */
+    if (start < s->tx_end_ns)
+        start = s->tx_end_ns;
+    if (s->trace)
+        s->trace(s->trace_ud, MB_TRACE_TX, p, n, start);
+    int rc = ms_phy_write(s->phy, p, n, start);
+    if (rc == 0)
+        s->tx_end_ns = start + n * ms_line_char_ns(ms_phy_line(s->phy));
+    return rc;
+}
+
 /* Execute the session's actions and arm its deadline. */
 static void pump(mb_iec21_t *s)
 {
+    if (!s->phy || s->closing)
+        return;
     iec21_action_t a;
     while (iec21_client_next_action(s->client, &a)) {
         if (a.type == IEC21_ACT_SEND) {
-            uint64_t now = uv_hrtime();
-            uint64_t from = s->last_rx_ns > s->tx_end_ns ? s->last_rx_ns : s->tx_end_ns;
-            uint64_t start = from + (uint64_t)a.delay_ms * 1000000;
-            if (start < now)
-                start = now;
-            if (s->trace)
-                s->trace(s->trace_ud, MB_TRACE_TX, a.data, a.len, start);
-            if (ms_phy_write(s->phy, a.data, a.len, start) == 0)
-                s->tx_end_ns = start + a.len * ms_line_char_ns(ms_phy_line(s->phy));
+            send_at(s, a.data, a.len, a.delay_ms);
         } else if (a.type == IEC21_ACT_SET_BAUD) {
             ms_line_t line = *ms_phy_line(s->phy);
             line.baud = a.baud;
@@ -52,6 +83,7 @@ static void on_timer(uv_timer_t *t)
     mb_iec21_t *s = t->data;
     iec21_client_tick(s->client, now_ms());
     pump(s);
+    check_done(s);
 }
 
 static void on_data(ms_phy_t *p, const uint8_t *buf, size_t len, uint64_t t_ns, void *ud)
@@ -60,8 +92,11 @@ static void on_data(ms_phy_t *p, const uint8_t *buf, size_t len, uint64_t t_ns, 
     s->last_rx_ns = t_ns;
     if (s->trace)
         s->trace(s->trace_ud, MB_TRACE_RX, buf, len, t_ns);
+    if (s->closing)
+        return;
     iec21_client_input(s->client, t_ns / 1000000, buf, len);
     pump(s);
+    check_done(s);
 }
 
 static void on_drained(ms_phy_t *p, uint64_t t_ns, void *ud)
@@ -69,12 +104,15 @@ static void on_drained(ms_phy_t *p, uint64_t t_ns, void *ud)
     mb_iec21_t *s = ud;
     iec21_client_sent(s->client, t_ns / 1000000);
     pump(s);
+    check_done(s);
 }
 
 static void on_close(ms_phy_t *p, int err, void *ud)
 {
     mb_iec21_t *s = ud;
     s->closed = true;
+    s->close_err = err;
+    check_done(s);
 }
 
 static void on_connect(ms_phy_t *p, int status, void *ud)
@@ -84,6 +122,11 @@ static void on_connect(ms_phy_t *p, int status, void *ud)
     s->connected = status == 0;
     if (status)
         s->phy = NULL; /* the backend frees a stream that failed to connect */
+    if (s->opened) {
+        mb_iec21_open_fn fn = s->opened;
+        s->opened = NULL;
+        fn(s, status, s->opened_ud);
+    }
 }
 
 static const ms_phy_cb_t cb = {
@@ -122,20 +165,21 @@ static bool connected_or_failed(mb_iec21_t *s)
     return s->connected || s->conn_err;
 }
 
-int mb_iec21_open(mb_iec21_t *s, uv_loop_t *loop, const char *meter,
-                  const iec21_client_cfg_t *cfg, unsigned timeout_ms, char *msg,
-                  size_t msgcap)
+int mb_iec21_open_async(mb_iec21_t *s, uv_loop_t *loop, const char *meter,
+                        const iec21_client_cfg_t *cfg, mb_iec21_open_fn opened, void *ud,
+                        char *msg, size_t msgcap)
 {
     memset(s, 0, sizeof *s);
     s->loop = loop;
+    uv_timer_init(loop, &s->timer);
+    s->timer.data = s;
+    s->timer_init = true;
     int rc, err = 0;
     s->client = iec21_client_new(cfg, now_ms(), &err);
     if (!s->client) {
         snprintf(msg, msgcap, "reader session: %s", ms_strerror(err));
         return err;
     }
-    uv_timer_init(loop, &s->timer);
-    s->timer.data = s;
     if (strncmp(meter, "serial:", 7) == 0) {
         const char *dev = meter + 7;
         /* A pty has no UART to pace the reader's bytes: pace in software. */
@@ -150,7 +194,7 @@ int mb_iec21_open(mb_iec21_t *s, uv_loop_t *loop, const char *meter,
         rc = ms_phy_tty_open(loop, &o, &cb, s, &s->phy);
         if (rc) {
             snprintf(msg, msgcap, "%s: %s", meter, ms_strerror(rc));
-            goto fail;
+            return rc;
         }
         s->connected = true;
         return 0;
@@ -162,29 +206,42 @@ int mb_iec21_open(mb_iec21_t *s, uv_loop_t *loop, const char *meter,
         long port = colon ? strtol(colon + 1, &end, 10) : -1;
         if (!colon || *end || port <= 0 || port > 65535) {
             snprintf(msg, msgcap, "%s: expected tcp:HOST:PORT", meter);
-            rc = MS_EINVAL;
-            goto fail;
+            return MS_EINVAL;
         }
         snprintf(host, sizeof host, "%.*s", (int)(colon - hp), hp);
         if (host[0] == '[') { /* [v6]:port */
             memmove(host, host + 1, strlen(host));
             host[strcspn(host, "]")] = 0;
         }
+        s->opened = opened;
+        s->opened_ud = ud;
         rc = ms_phy_tcp_connect(loop, host, (unsigned)port, &cb, s, on_connect, &s->phy);
-        if (rc == 0)
-            rc = run_until(s, connected_or_failed, timeout_ms);
-        if (rc == 0)
-            rc = s->conn_err;
         if (rc) {
+            s->opened = NULL;
+            s->phy = NULL;
             snprintf(msg, msgcap, "%s: %s", meter, ms_strerror(rc));
-            goto fail;
+            return rc;
         }
-        return 0;
+        return 1;
     }
     snprintf(msg, msgcap, "%s: expected serial:DEVICE or tcp:HOST:PORT", meter);
-    rc = MS_EINVAL;
-fail:
-    mb_iec21_close(s);
+    return MS_EINVAL;
+}
+
+int mb_iec21_open(mb_iec21_t *s, uv_loop_t *loop, const char *meter,
+                  const iec21_client_cfg_t *cfg, unsigned timeout_ms, char *msg,
+                  size_t msgcap)
+{
+    int rc = mb_iec21_open_async(s, loop, meter, cfg, NULL, NULL, msg, msgcap);
+    if (rc == 1) {
+        rc = run_until(s, connected_or_failed, timeout_ms);
+        if (rc == 0)
+            rc = s->conn_err;
+        if (rc)
+            snprintf(msg, msgcap, "%s: %s", meter, ms_strerror(rc));
+    }
+    if (rc < 0)
+        mb_iec21_close(s);
     return rc;
 }
 
@@ -229,23 +286,96 @@ int mb_iec21_break(mb_iec21_t *s, unsigned timeout_ms)
     return finish(s, iec21_client_break(s->client, now_ms()), timeout_ms);
 }
 
+int mb_iec21_start(mb_iec21_t *s, mb_iec21_op_t op, char cmd, char cmd_type,
+                   const char *data, mb_iec21_done_fn done, void *ud)
+{
+    if (s->closing || s->closed || !s->phy)
+        return MS_ECLOSED;
+    if (s->done)
+        return MS_ESTATE;
+    uint64_t now = now_ms();
+    int rc;
+    switch (op) {
+    case MB_IEC21_READOUT:
+        rc = iec21_client_readout(s->client, now);
+        break;
+    case MB_IEC21_PROGRAM:
+        rc = iec21_client_program(s->client, now, data, cmd_type == '2' ? 2 : 1);
+        break;
+    case MB_IEC21_COMMAND:
+        rc = iec21_client_command(s->client, now, cmd, cmd_type, data);
+        break;
+    case MB_IEC21_BREAK:
+        rc = iec21_client_break(s->client, now);
+        break;
+    default:
+        rc = MS_EINVAL;
+    }
+    if (rc)
+        return rc;
+    s->done = done;
+    s->done_ud = ud;
+    pump(s);
+    check_done(s);
+    return 0;
+}
+
+int mb_iec21_send_raw(mb_iec21_t *s, const uint8_t *p, size_t n, unsigned delay_ms)
+{
+    if (s->closing || s->closed || !s->phy)
+        return MS_ECLOSED;
+    return send_at(s, p, n, delay_ms);
+}
+
+int mb_iec21_set_baud(mb_iec21_t *s, unsigned baud)
+{
+    if (s->closing || s->closed || !s->phy)
+        return MS_ECLOSED;
+    ms_line_t line = *ms_phy_line(s->phy);
+    line.baud = baud;
+    return ms_phy_set_line(s->phy, &line);
+}
+
 const iec21_client_result_t *mb_iec21_result(const mb_iec21_t *s)
 {
     return iec21_client_result(s->client);
 }
 
-void mb_iec21_close(mb_iec21_t *s)
+static void timer_closed(uv_handle_t *h)
 {
+    mb_iec21_t *s = h->data;
+    iec21_client_free(s->client);
+    s->client = NULL;
+    if (s->on_closed)
+        s->on_closed(s, s->closed_ud);
+}
+
+void mb_iec21_close_async(mb_iec21_t *s, mb_iec21_closed_fn closed, void *ud)
+{
+    s->closing = true;
+    s->done = NULL;
+    s->opened = NULL;
+    s->trace = NULL;
     if (s->phy) {
         ms_phy_close(s->phy);
         s->phy = NULL;
     }
-    if (s->client) {
-        uv_timer_stop(&s->timer);
-        uv_close((uv_handle_t *)&s->timer, NULL);
+    s->on_closed = closed;
+    s->closed_ud = ud;
+    if (s->timer_init) {
+        s->timer_init = false;
+        uv_close((uv_handle_t *)&s->timer, timer_closed);
+    } else {
         iec21_client_free(s->client);
         s->client = NULL;
+        if (closed)
+            closed(s, ud);
     }
+}
+
+void mb_iec21_close(mb_iec21_t *s)
+{
+    mb_iec21_close_async(s, NULL, NULL);
     /* Closed handles are released on the next loop iterations. */
     for (int i = 0; i < 4; i++)
         uv_run(s->loop, UV_RUN_NOWAIT);

@@ -1,7 +1,7 @@
 /*
-** meterbench.c — the test bench's command line. This first version has `read`: read a
-** meter over IEC 62056-21 like a field tool (readout, or single registers in
-** programming mode). `run` (Lua scenarios) and `ports` come with the scenario runner.
+** meterbench.c — the test bench's command line: `run` (Lua conformance scenarios,
+** mb_run.c), `read` (read a meter over IEC 62056-21 like a field tool: readout, or
+** single registers in programming mode) and `ports` (serial ports).
 ** SPDX-License-Identifier: MIT
 */
 #include <getopt.h>
@@ -15,8 +15,22 @@
 
 #include "iec21_drive.h"
 #include "iec21_msg.h"
+#include "mb_run.h"
 #include "ms_buf.h"
 #include "ms_err.h"
+
+static const char main_usage[] =
+    "usage: meterbench run [PATHS...] [--meter sim|serial:DEV|tcp:HOST:PORT] [--tags "
+    "...]\n"
+    "                      [--filter ...] [--seed N] [--list] [--junit F] [--tap F]\n"
+    "                      [--json F] [--html F] [...]   (meterbench run --help)\n"
+    "       meterbench read --meter serial:DEVICE|tcp:HOST:PORT [...] (meterbench read "
+    "--help)\n"
+    "       meterbench ports [--json]\n"
+    "\n"
+    "run   run Lua conformance scenarios against a simulated or a real meter\n"
+    "read  read a meter over IEC 62056-21 like a field tool\n"
+    "ports list serial ports (optical heads, USB adapters)\n";
 
 static const char usage[] =
     "usage: meterbench read --meter serial:DEVICE|tcp:HOST:PORT [options]\n"
@@ -258,7 +272,7 @@ static int cmd_read(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
+        fputs(main_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
@@ -267,5 +281,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "read"))
         return cmd_read(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "run"))
+        return mb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ports"))
+        return mb_cmd_ports(argc - 1, argv + 1);
     return fail(2, "unknown command '%s' (meterbench --help)", argv[1]);
 }
