@@ -395,7 +395,8 @@ static void send_frmr(hdlc_link_t *l, bool pf)
     put(l, HDLC_FRMR, pf, 0, false, l->frmr_info, HDLC_FRMR_LEN, false);
 }
 
-/* Enter the frame reject condition for frame f (ISO/IEC 13239; 6.4.4.x FRMR). */
+/* Enter the frame reject condition for frame f (IEC 62056-46 6.4.4, FRMR response;
+ * ISO/IEC 13239 for the condition). */
 static void frame_reject(hdlc_link_t *l, const hdlc_frame_t *f, uint8_t flags)
 {
     hdlc_frmr_t fr = { .control = f->control, .vs = l->vs, .vr = l->vr, .flags = flags };

@@ -8,7 +8,7 @@
 **
 ** Input: byte 0 = role (bit 0), window 1..7 (bits 1-3), N(S) policy (bit 4), server
 ** address size 1, 2 or 4 (bits 5-6), reply time-out (bit 7); byte 1 = maximum
-** information field length (32 + 8 * value); then operations:
+** information field length (32 + 7 * value); then operations:
 ** op % 6 == 0: input of the next (op / 6 % 48) bytes; 1: advance by 5 ms times the next
 ** byte and tick; 2: jump to the deadline and tick; 3: sent(); 4: upper layer sends an
 ** APDU of 7 * next byte + 1 bytes (server: the reply; client: a request); 5: server:
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned asz = sizes[(data[0] >> 5) & 3];
     hdlc_addr_server(&c.server, 1, asz == 1 ? 0 : 17, asz);
     c.reply_ms = (data[0] & 0x80) ? 100 : 0;
-    c.max_info_tx = c.max_info_rx = 32u + 8u * data[1];
+    c.max_info_tx = c.max_info_rx = 32u + 7u * data[1]; /* <= 1817 */
     c.inactivity_ms = 5000;
     c.response_ms = 300;
     c.max_apdu = 4096;

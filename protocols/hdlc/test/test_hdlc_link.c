@@ -638,7 +638,7 @@ static void test_wrong_ns(void **state)
     hdlc_link_send(l, 11, r, 3);
     t_drain(l, &out);
     assert_frame(&out.frm[0], HDLC_I, true);
-    uint8_t first[16];
+    uint8_t first[64];
     memcpy(first, out.wire, out.wire_len);
     size_t first_len = out.wire_len;
     i_frame(l, 20, 0, 0, true, false, a, n); /* the same frame again */
@@ -751,6 +751,44 @@ static void test_hdlc1_cases(void **state)
         }
         hdlc_link_free(l);
     }
+}
+
+static void test_rnr_and_stale_reply(void **state)
+{
+    /* RNR: the client is busy; the server answers the poll with RR, sends nothing
+     * until an RR */
+    hdlc_link_t *l = connected(1, 128);
+    uint8_t a[16];
+    size_t n = client_apdu(a, 3, 0);
+    i_frame(l, 10, 0, 0, true, false, a, n);
+    assert_int_equal(out.napdu, 1);
+    s_frame(l, 20, HDLC_RNR, 0, true);
+    assert_int_equal(out.nfrm, 1);
+    assert_frame(&out.frm[0], HDLC_RR, true); /* a busy peer's poll is answered at once */
+    assert_int_equal(hdlc_link_send(l, 30, big, 10), 0);
+    assert_int_equal(t_drain(l, &out)->nfrm, 0); /* no poll held: waits */
+    s_frame(l, 40, HDLC_RNR, 0, true);
+    assert_frame(&out.frm[0], HDLC_RR, true);
+    s_frame(l, 50, HDLC_RR, 0, true);
+    assert_frame(&out.frm[0], HDLC_I, true);
+    assert_int_equal(out.frm[0].f.info_len, 13);
+    hdlc_link_free(l);
+
+    /* a new request while a segmented reply is under way: the rest is dropped */
+    l = connected(1, 128);
+    i_frame(l, 10, 0, 0, true, false, a, n);
+    assert_int_equal(hdlc_link_send(l, 20, big, 1000), 0);
+    t_drain(l, &out);
+    assert_true(out.frm[0].f.segmented);
+    i_frame(l, 30, 1, 1, true, false, a, n);
+    assert_int_equal(out.napdu, 1);
+    assert_int_equal(hdlc_link_send(l, 40, big, 5), 0); /* not busy */
+    t_drain(l, &out);
+    assert_frame(&out.frm[0], HDLC_I, true);
+    assert_false(out.frm[0].f.segmented);
+    assert_int_equal(out.frm[0].f.ns, 1);
+    assert_int_equal(out.frm[0].f.nr, 2);
+    hdlc_link_free(l);
 }
 
 /* ---- DISC, DM ---- */
@@ -1173,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_wrong_nr),
         cmocka_unit_test(test_wrong_ns),
         cmocka_unit_test(test_hdlc1_cases),
+        cmocka_unit_test(test_rnr_and_stale_reply),
         cmocka_unit_test(test_disc),
         cmocka_unit_test(test_inactivity),
         cmocka_unit_test(test_inter_octet),
