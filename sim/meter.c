@@ -297,14 +297,21 @@ static int64_t period_ms(const ms_meter_t *m)
     return (int64_t)m->model->demand_period_s * 1000;
 }
 
-/* Demand period in progress: aligned to the meter's clock (xx:00, xx:15, ...). */
+static int nsub(const ms_meter_t *m)
+{
+    return m->model->demand_subperiods > 1 ? m->model->demand_subperiods : 1;
+}
+
+/* (Sub)period in progress: aligned to the meter's clock (xx:00, xx:15, ...); the window
+ * starts empty (after a clock set or a power-up, as meters restart their integration). */
 static void demand_restart(ms_meter_t *m)
 {
-    int64_t p = period_ms(m);
+    int64_t s = period_ms(m) / nsub(m);
     int64_t rtc = ms_meter_rtc_ms(m);
-    m->period_start_rtc = ms_floor_div(rtc, p) * p;
-    /* Time already passed in this period before now counts as nothing measured. */
-    m->period_acc[0] = m->period_acc[1] = 0;
+    m->period_start_rtc = ms_floor_div(rtc, s) * s;
+    memset(m->period_acc, 0, sizeof m->period_acc);
+    memset(m->window, 0, sizeof m->window);
+    m->window_head = 0;
 }
 
 static void demand_offer(ms_meter_t *m, int d, int64_t mw, int64_t end_rtc, int rate)
@@ -320,39 +327,57 @@ static void demand_offer(ms_meter_t *m, int d, int64_t mw, int64_t end_rtc, int 
     }
 }
 
-/* Integrate demand over [t0, t1) with constant powers, closing every period that ends
- * inside: the first one with its accumulated part, then all full ones at once (they
- * all have the same demand), then the part of the last one. O(1) per call. */
+/* A (sub)period ended at RTC end_rtc with power x time sums acc[]: it enters the window,
+ * and the window's mean power competes for the maximum. Block demand is the window of
+ * one. */
+static void demand_close(ms_meter_t *m, const int64_t acc[MS_DIR_COUNT], int64_t end_rtc,
+                         int rate)
+{
+    const int n = nsub(m);
+    for (int d = 0; d < MS_DIR_COUNT; d++) {
+        m->window[d][m->window_head] = acc[d];
+        int64_t sum = 0;
+        for (int k = 0; k < n; k++)
+            sum += m->window[d][k];
+        demand_offer(m, d, sum / period_ms(m), end_rtc, rate);
+    }
+    m->window_head = (uint8_t)((m->window_head + 1) % n);
+}
+
+/* Integrate demand over [t0, t1) with constant powers, closing every (sub)period that
+ * ends inside: the running one with its accumulated part, then up to N full ones one by
+ * one (until the window holds only the constant power), then all the others at once —
+ * their windows are equal, so none can set a new maximum. O(N) per call. */
 static void demand_span(ms_meter_t *m, int64_t t0, int64_t t1,
                         const int64_t pw[MS_DIR_COUNT], int rate)
 {
-    const int64_t p = period_ms(m);
-    int64_t end = ms_rtc_sim_of(&m->rtc, m->period_start_rtc + p);
+    const int n = nsub(m);
+    const int64_t s = period_ms(m) / n;
+    int64_t end = ms_rtc_sim_of(&m->rtc, m->period_start_rtc + s);
     if (end > t1) {
         for (int d = 0; d < MS_DIR_COUNT; d++)
             m->period_acc[d] += pw[d] * (t1 - t0);
         return;
     }
-    /* Close the running period at `end`. */
-    for (int d = 0; d < MS_DIR_COUNT; d++) {
-        m->period_acc[d] += pw[d] * (end - t0);
-        demand_offer(m, d, m->period_acc[d] / p, m->period_start_rtc + p, rate);
-        m->period_acc[d] = 0;
-    }
-    m->period_start_rtc += p;
-    /* Full periods inside [end, t1): each has demand pw x (its sim length) / p. */
-    int64_t rtc1 = ms_rtc_at(&m->rtc, t1);
-    int64_t full = (rtc1 - m->period_start_rtc) / p;
-    if (full > 0) {
-        int64_t e1 = ms_rtc_sim_of(&m->rtc, m->period_start_rtc + p);
-        for (int d = 0; d < MS_DIR_COUNT; d++)
-            demand_offer(m, d, ms_muldiv_floor(pw[d], e1 - end, p),
-                         m->period_start_rtc + p, rate);
-        m->period_start_rtc += full * p;
-    }
-    int64_t s = ms_rtc_sim_of(&m->rtc, m->period_start_rtc);
     for (int d = 0; d < MS_DIR_COUNT; d++)
-        m->period_acc[d] = pw[d] * (t1 - s);
+        m->period_acc[d] += pw[d] * (end - t0);
+    demand_close(m, m->period_acc, m->period_start_rtc + s, rate);
+    m->period_start_rtc += s;
+    int64_t full = (ms_rtc_at(&m->rtc, t1) - m->period_start_rtc) / s;
+    int64_t one_by_one = full < n ? full : n;
+    for (int64_t i = 0; i < one_by_one; i++) {
+        int64_t a = ms_rtc_sim_of(&m->rtc, m->period_start_rtc);
+        int64_t b = ms_rtc_sim_of(&m->rtc, m->period_start_rtc + s);
+        int64_t acc[MS_DIR_COUNT];
+        for (int d = 0; d < MS_DIR_COUNT; d++)
+            acc[d] = pw[d] * (b - a);
+        demand_close(m, acc, m->period_start_rtc + s, rate);
+        m->period_start_rtc += s;
+    }
+    m->period_start_rtc += (full - one_by_one) * s;
+    int64_t start = ms_rtc_sim_of(&m->rtc, m->period_start_rtc);
+    for (int d = 0; d < MS_DIR_COUNT; d++)
+        m->period_acc[d] = pw[d] * (t1 - start);
 }
 
 /* ---- billing ------------------------------------------------------------------------
@@ -805,9 +830,37 @@ const ms_billing_rec_t *ms_meter_billing(const ms_meter_t *m, uint32_t n)
     return &m->billing[(m->billing_head + n) % m->model->billing_capacity];
 }
 
-static int64_t pf_permille(const ms_meter_t *m, int64_t p_mw)
+/* An instantaneous value (power, voltage, current, power factor, frequency) of a meter
+ * of model md measuring `load` at sim time t: from the load's power at t, the phase
+ * shares and the nominal voltage. Shared by register reads and derived profiles. */
+static int64_t instant(const ms_model_t *md, ms_load_t *load, bool powered, int64_t t,
+                       const ms_reg_def_t *d)
 {
-    return p_mw > 0 ? m->model->power_factor_permille : 1000;
+    ms_load_seg_t seg;
+    ms_load_segment(load, t, &seg);
+    int share = d->phase ? md->phase_share_pct[d->phase - 1] : 100;
+    int64_t p[MS_DIR_COUNT];
+    for (int k = 0; k < MS_DIR_COUNT; k++)
+        p[k] = powered && seg.valid ? seg.power_mw[k] * share / 100 : 0;
+    int64_t both = p[0] + p[1];
+    int64_t pf = both > 0 ? md->power_factor_permille : 1000;
+    switch (d->kind) {
+    case MS_REG_POWER:
+        return p[d->q == MS_E_AP ? MS_DIR_IMPORT : MS_DIR_EXPORT];
+    case MS_REG_VOLTAGE:
+        return powered ? md->nominal_voltage_mv : 0;
+    case MS_REG_CURRENT: /* I = P / (U cos phi): mA = mW x 1000 / mV x 1000 / pf */
+        return md->nominal_voltage_mv > 0
+                   ? ms_muldiv_floor(ms_muldiv_floor(both, 1000, md->nominal_voltage_mv),
+                                     1000, pf)
+                   : 0;
+    case MS_REG_POWER_FACTOR:
+        return pf;
+    case MS_REG_FREQUENCY:
+        return powered ? md->frequency_mhz : 0;
+    default:
+        return 0;
+    }
 }
 
 int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *out)
@@ -825,15 +878,6 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
         if (hist > m->billing_n)
             return MS_ENOENT;
         b = ms_meter_billing(m, m->billing_n - hist);
-    }
-    ms_load_seg_t seg;
-    int64_t p_phase[MS_DIR_COUNT] = { 0, 0 };
-    int share = d->phase ? md->phase_share_pct[d->phase - 1] : 100;
-    if (d->kind == MS_REG_POWER || d->kind == MS_REG_CURRENT ||
-        d->kind == MS_REG_POWER_FACTOR) {
-        ms_load_segment(m->load, m->t_ms, &seg);
-        for (int k = 0; k < MS_DIR_COUNT; k++)
-            p_phase[k] = m->powered && seg.valid ? seg.power_mw[k] * share / 100 : 0;
     }
     ms_tm_t tm;
     int64_t rtc_s = ms_floor_div(ms_meter_rtc_ms(m), 1000);
@@ -853,25 +897,11 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
         out->value = b ? b->cum_demand_mw[dir][d->rate] : m->cum_demand_mw[dir][d->rate];
         break;
     case MS_REG_POWER:
-        out->value = p_phase[dir];
-        break;
     case MS_REG_VOLTAGE:
-        out->value = m->powered ? md->nominal_voltage_mv : 0;
-        break;
-    case MS_REG_CURRENT: {
-        int64_t p = p_phase[0] + p_phase[1];
-        out->value =
-            md->nominal_voltage_mv > 0
-                ? ms_muldiv_floor(ms_muldiv_floor(p, 1000, md->nominal_voltage_mv), 1000,
-                                  pf_permille(m, p))
-                : 0;
-        break;
-    }
+    case MS_REG_CURRENT:
     case MS_REG_POWER_FACTOR:
-        out->value = pf_permille(m, p_phase[0] + p_phase[1]);
-        break;
     case MS_REG_FREQUENCY:
-        out->value = m->powered ? md->frequency_mhz : 0;
+        out->value = instant(md, m->load, m->powered, m->t_ms, d);
         break;
     case MS_REG_TIME:
         snprintf(out->text, sizeof out->text, "%02u%02u%02u", tm.hour, tm.minute,
@@ -981,10 +1011,13 @@ size_t ms_meter_profile(const ms_meter_t *m, unsigned pi, int64_t from_rtc,
                     en.status = entry_status(m, e, cap_rtc) | first;
                     for (unsigned k = 0; k < p->nch; k++) {
                         ms_reg_def_t def;
-                        en.value[k] =
-                            ms_reg_lookup(&p->ch[k], &def) && def.kind == MS_REG_ENERGY
-                                ? r.energy[def.q][def.rate]
-                                : 0;
+                        if (!ms_reg_lookup(&p->ch[k], &def))
+                            en.value[k] = 0;
+                        else if (def.kind == MS_REG_ENERGY)
+                            en.value[k] = r.energy[def.q][def.rate];
+                        else /* analysis logger: the value at the capture */
+                            en.value[k] =
+                                instant(m->model, e->load, e->powered, tc, &def);
                     }
                     int64_t raw[MS_PROFILE_MAX_CHANNELS];
                     memcpy(raw, en.value, sizeof raw);

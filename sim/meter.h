@@ -25,6 +25,8 @@
 #include "model.h"
 #include "registers.h"
 
+#define MS_MAX_SUBPERIODS 15 /* sliding demand window */
+
 /* ---- RTC ----------------------------------------------------------------------------
  */
 
@@ -172,7 +174,10 @@ typedef struct ms_meter {
     int64_t passive_activation_rtc; /* RTC ms, 0 = none */
     /* demand: the running period and the maxima per direction, total [0] and per rate */
     int64_t period_start_rtc;         /* RTC ms */
-    int64_t period_acc[MS_DIR_COUNT]; /* sum of power x time in the period, mW x ms */
+    int64_t period_acc[MS_DIR_COUNT]; /* sum of power x time in the running (sub)period,
+                                         mW x ms */
+    int64_t window[MS_DIR_COUNT][MS_MAX_SUBPERIODS]; /* the last N subperiods' sums */
+    uint8_t window_head;
     ms_demand_t demand[MS_DIR_COUNT][1 + MS_MAX_RATES];
     int64_t cum_demand_mw[MS_DIR_COUNT][1 + MS_MAX_RATES];
     /* billing */

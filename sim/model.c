@@ -23,13 +23,28 @@
 #define MS_MODELS_DIR "sim/models"
 #endif
 
-static const char *const top_keys[] = { "name",      "description",    "manufacturer",
-                                        "serial",    "device_address", "firmware",
-                                        "phases",    "phase_share",    "nominal_voltage",
-                                        "frequency", "power_factor",   "timezone",
-                                        "tariff",    "calendar",       "demand_period",
-                                        "billing",   "logs",           "battery_response",
-                                        "drift_ppm", "profiles",       "iec62056_21",
+static const char *const top_keys[] = { "name",
+                                        "description",
+                                        "manufacturer",
+                                        "serial",
+                                        "device_address",
+                                        "firmware",
+                                        "phases",
+                                        "phase_share",
+                                        "nominal_voltage",
+                                        "frequency",
+                                        "power_factor",
+                                        "timezone",
+                                        "tariff",
+                                        "calendar",
+                                        "demand_period",
+                                        "billing",
+                                        "logs",
+                                        "battery_response",
+                                        "drift_ppm",
+                                        "profiles",
+                                        "iec62056_21",
+                                        "demand_subperiods",
                                         NULL };
 
 static int load_readout(ms_luacfg_t *c, ms_model_iec21_t *x)
@@ -284,6 +299,16 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
         goto out;
     }
     m->demand_period_s = (uint32_t)dp;
+    int64_t sub;
+    if ((rc = ms_luacfg_int(&c, "demand_subperiods", &sub, 1, 1, 15)))
+        goto out;
+    if ((dp * 1000) % sub != 0) {
+        rc = ms_luacfg_fail(&c, "demand_subperiods",
+                            "%lld does not divide the period of %lld s", (long long)sub,
+                            (long long)dp);
+        goto out;
+    }
+    m->demand_subperiods = (uint8_t)sub;
     if ((rc = ms_cfg_calendar(&c, &m->calendar)) || (rc = ms_cfg_billing_logs(&c, m)) ||
         (rc = ms_cfg_profiles(&c, m)) || (rc = load_iec21(&c, m)))
         goto out;

@@ -88,8 +88,11 @@ typedef struct ms_model {
                                       (tan phi; 329 for cos phi 0.95) */
     int32_t power_factor_permille; /* derived: cos phi x1000 */
     ms_tz_t tz;
-    ms_calendar_t calendar;    /* active calendar at creation */
-    uint32_t demand_period_s;  /* block demand integration period (default 900) */
+    ms_calendar_t calendar;   /* active calendar at creation */
+    uint32_t demand_period_s; /* demand integration period (default 900) */
+    uint8_t
+        demand_subperiods;     /* 1: block demand; N > 1: sliding window of N
+                                  subperiods of demand_period_s / N (IEC 62053-21 style) */
     int32_t drift_ppm;         /* RTC drift (default 0) */
     uint8_t billing_day;       /* monthly end-of-billing reset on this day at
                                   billing_time (0 = no schedule) */

@@ -458,9 +458,17 @@ int ms_cfg_profiles(ms_luacfg_t *c, ms_model_t *m)
             ms_reg_def_t def;
             if (ms_obis_parse(ch, strlen(ch), &p->ch[k - 1], &present) ||
                 present != MS_OBIS_ALL || !ms_reg_lookup(&p->ch[k - 1], &def) ||
-                def.kind != MS_REG_ENERGY)
+                def.hist ||
+                (def.kind != MS_REG_ENERGY && def.kind != MS_REG_POWER &&
+                 def.kind != MS_REG_VOLTAGE && def.kind != MS_REG_CURRENT &&
+                 def.kind != MS_REG_POWER_FACTOR && def.kind != MS_REG_FREQUENCY))
+                return ms_luacfg_fail(c, key,
+                                      "\"%s\" is not an energy register (C.8.E) or an "
+                                      "instantaneous value (C.7.0)",
+                                      ch);
+            if (def.kind != MS_REG_ENERGY && kind == MS_CH_DELTA)
                 return ms_luacfg_fail(
-                    c, key, "\"%s\" is not an energy register A-B:C.8.E*255", ch);
+                    c, key, "%s is an instantaneous value: kind = \"value\"", ch);
             if (def.rate > m->calendar.nrates)
                 return ms_luacfg_fail(c, key, "%s: the calendar has %u rates", ch,
                                       m->calendar.nrates);

@@ -239,6 +239,38 @@ const char *ms_reg_name(const ms_obis_t *o, char *buf, size_t cap)
     return buf;
 }
 
+void ms_reg_display(const ms_reg_def_t *d, const char **unit, unsigned *decimals)
+{
+    switch (d->kind) {
+    case MS_REG_ENERGY:
+        *unit = d->q <= MS_E_AN ? "kWh" : "kvarh";
+        *decimals = 3;
+        return;
+    case MS_REG_MAX_DEMAND:
+    case MS_REG_CUM_DEMAND:
+    case MS_REG_POWER:
+        *unit = "kW";
+        *decimals = 3;
+        return;
+    case MS_REG_VOLTAGE:
+        *unit = "V";
+        *decimals = 1;
+        return;
+    case MS_REG_CURRENT:
+        *unit = "A";
+        *decimals = 2;
+        return;
+    case MS_REG_FREQUENCY:
+        *unit = "Hz";
+        *decimals = 2;
+        return;
+    default:
+        *unit = d->unit ? d->unit : "";
+        *decimals = d->exp10 < 0 ? (unsigned)-d->exp10 : 0;
+        return;
+    }
+}
+
 int ms_reg_format_fixed(int64_t value, int exp10, const char *base, const char *display,
                         unsigned int_digits, unsigned decimals, char *buf, size_t cap)
 {

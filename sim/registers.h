@@ -76,6 +76,10 @@ bool ms_reg_lookup(const ms_obis_t *obis, ms_reg_def_t *def);
  *  rate 1". buf cap >= 64. Returns buf ("" when unknown). */
 const char *ms_reg_name(const ms_obis_t *obis, char *buf, size_t cap);
 
+/** Default display unit and decimals of a register (where no readout layout says
+ *  otherwise): kWh/kvarh with 3 decimals, kW 3, V 1, A 2, power factor 3, Hz 2. */
+void ms_reg_display(const ms_reg_def_t *d, const char **unit, unsigned *decimals);
+
 /**
  * Scale an integer value from its base unit to a display unit with the same dimension
  * and format it as fixed-point text, truncated (energy registers show completed units).

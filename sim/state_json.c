@@ -294,20 +294,26 @@ json_t *ms_json_profile(const ms_meter_t *m, unsigned pi, int64_t from, int64_t 
         return NULL;
     size_t n = ms_meter_profile(m, pi, from, to, e, max);
     json_t *ch = json_array();
+    const char *units[MS_PROFILE_MAX_CHANNELS];
+    unsigned decs[MS_PROFILE_MAX_CHANNELS];
+    ms_reg_def_t defs[MS_PROFILE_MAX_CHANNELS];
     for (unsigned k = 0; k < p->nch; k++) {
         char code[32];
         ms_obis_format(&p->ch[k], MS_OBIS_FMT_FULL, code, sizeof code);
+        ms_reg_lookup(&p->ch[k], &defs[k]); /* checked when the model was loaded */
+        ms_reg_display(&defs[k], &units[k], &decs[k]);
         json_array_append_new(ch,
                               json_pack("{s:s, s:s, s:s}", "obis", code, "kind",
                                         p->ch_kind[k] == MS_CH_DELTA ? "delta" : "value",
-                                        "unit", p->ch[k].c >= 3 ? "kvarh" : "kWh"));
+                                        "unit", units[k]));
     }
     json_t *entries = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *vals = json_array(), *raw = json_array();
         for (unsigned k = 0; k < p->nch; k++) {
-            char num[32];
-            ms_reg_format_fixed(e[i].value[k], -3, "Wh", "kWh", 1, 3, num, sizeof num);
+            char num[32] = "0";
+            ms_reg_format_fixed(e[i].value[k], defs[k].exp10, defs[k].unit, units[k], 1,
+                                decs[k], num, sizeof num);
             json_array_append_new(vals, json_real(strtod(num, NULL)));
             json_array_append_new(raw, json_integer(e[i].value[k]));
         }

@@ -16,7 +16,7 @@
 
 #include "ms_err.h"
 
-#define STORE_FORMAT 1
+#define STORE_FORMAT 2
 #define MAX_METERS   64 /* per-meter bookkeeping of what is already stored */
 
 /* The meter's scalar state: ms_meter_t without pointers and rings. */
@@ -27,6 +27,8 @@ typedef struct core_rec {
     ms_rtc_t rtc;
     int64_t period_start_rtc;
     int64_t period_acc[MS_DIR_COUNT];
+    int64_t window[MS_DIR_COUNT][MS_MAX_SUBPERIODS];
+    uint32_t window_head;
     ms_demand_t demand[MS_DIR_COUNT][1 + MS_MAX_RATES];
     int64_t cum_demand_mw[MS_DIR_COUNT][1 + MS_MAX_RATES];
     uint32_t billing_count;
@@ -198,6 +200,8 @@ int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t cap)
     c.rtc = m->rtc;
     c.period_start_rtc = m->period_start_rtc;
     memcpy(c.period_acc, m->period_acc, sizeof c.period_acc);
+    memcpy(c.window, m->window, sizeof c.window);
+    c.window_head = m->window_head;
     memcpy(c.demand, m->demand, sizeof c.demand);
     memcpy(c.cum_demand_mw, m->cum_demand_mw, sizeof c.cum_demand_mw);
     c.billing_count = m->billing_count;
@@ -423,6 +427,8 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
     m->rtc = c.rtc;
     m->period_start_rtc = c.period_start_rtc;
     memcpy(m->period_acc, c.period_acc, sizeof c.period_acc);
+    memcpy(m->window, c.window, sizeof c.window);
+    m->window_head = (uint8_t)c.window_head;
     memcpy(m->demand, c.demand, sizeof c.demand);
     memcpy(m->cum_demand_mw, c.cum_demand_mw, sizeof c.cum_demand_mw);
     m->billing_count = c.billing_count;

@@ -248,14 +248,26 @@ static iec21_reply_t r5_profile(const ms_meter_t *m, unsigned pi, int64_t from,
                 if (p->ch_kind[k] == MS_CH_DELTA)
                     o.d = 29; /* time integral over the capture period */
                 char code[24];
+                ms_reg_def_t def;
+                const char *unit = "";
+                unsigned dec;
+                if (ms_reg_lookup(&p->ch[k], &def))
+                    ms_reg_display(&def, &unit, &dec);
                 ms_obis_format(&o, 0, code, sizeof code);
-                ms_wr_fmt(out, "(%s)(%s)", code, o.c >= 3 && o.c <= 4 ? "kvarh" : "kWh");
+                ms_wr_fmt(out, "(%s)(%s)", code, unit);
             }
             ms_wr_str(out, "\r\n");
         }
         for (unsigned k = 0; k < p->nch; k++) {
-            char num[32];
-            ms_reg_format_fixed(e[i].value[k], -3, "Wh", "kWh", 1, 3, num, sizeof num);
+            char num[32] = "";
+            ms_reg_def_t def;
+            const char *unit;
+            unsigned dec;
+            if (ms_reg_lookup(&p->ch[k], &def)) {
+                ms_reg_display(&def, &unit, &dec);
+                ms_reg_format_fixed(e[i].value[k], def.exp10, def.unit, unit, 1, dec, num,
+                                    sizeof num);
+            }
             ms_wr_fmt(out, "(%s)", num);
         }
         ms_wr_str(out, "\r\n");

@@ -42,6 +42,9 @@ return {
     -- daily profile: register values at local midnight
     { name = "P.02", obis = "1-0:99.2.0*255", period = 86400, capacity = 400, kind = "value",
       channels = { "1-0:1.8.1*255", "1-0:1.8.2*255", "1-0:2.8.1*255", "1-0:2.8.2*255" } },
+    -- analysis logger: instantaneous values at each quarter hour, one week
+    { name = "P.03", obis = "1-0:99.3.0*255", period = 900, capacity = 96 * 7, kind = "value",
+      channels = { "1-0:32.7.0*255", "1-0:31.7.0*255", "1-0:1.7.0*255", "1-0:2.7.0*255" } },
   },
   iec62056_21 = {
     mode = "C",

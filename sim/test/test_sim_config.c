@@ -134,8 +134,12 @@ static void test_model_errors(void **state)
            "37: field 'battery_response': \"panic\" is not one of");
     broken("period = 900, capacity", "period = 700, capacity",
            "40: field 'profiles[1].period': 700 s");
-    broken("\"1-0:4.8.0*255\" } }", "\"1-0:32.7.0*255\" } }",
-           "41: field 'profiles[1].channels[4]': \"1-0:32.7.0*255\" is not an energy "
+    broken(
+        "\"1-0:4.8.0*255\" } }", "\"1-0:32.7.0*255\" } }",
+        "41: field 'profiles[1].channels[4]': 1-0:32.7.0*255 is an instantaneous value: "
+        "kind = \"value\"");
+    broken("\"1-0:4.8.0*255\" } }", "\"1-0:0.9.1*255\" } }",
+           "41: field 'profiles[1].channels[4]': \"1-0:0.9.1*255\" is not an energy "
            "register");
     broken("rates = 2,", "rates = 2,,", "24: "); /* Lua syntax error names the line */
     broken("return {", "while true do end return {", "6: instruction limit exceeded");

@@ -595,6 +595,63 @@ static void test_override_and_programming(void **state)
     free(md);
 }
 
+static void test_sliding_demand(void **state)
+{
+    /* 1 kW, then 4 kW from minute 7. Block demand (15 min): 2.6 kW for [0, 15), 4 kW for
+     * [15, 30) ending at 30. Sliding window of 3 x 5 min: 0.333, 1.267, 2.6, 3.6, then
+     * 4 kW first at minute 25. */
+    const char *set[] = { "demand_subperiods=3" };
+    int64_t t0 = utc_ms("2016-01-14T09:00:00Z");
+    for (int sliding = 0; sliding < 2; sliding++) {
+        ms_model_t *md = load_model(set, sliding ? 1 : 0);
+        ms_meter_t *m =
+            ms_meter_new("m", md, ms_load_constant(1000000, 0, NULL), t0, NULL);
+        ms_meter_advance(m, t0 + 7 * MIN_MS);
+        ms_meter_set_load(m, ms_load_constant(4000000, 0, NULL));
+        ms_meter_advance(m, t0 + 15 * MIN_MS);
+        assert_int_equal(m->demand[MS_DIR_IMPORT][0].max_mw, 2600000);
+        assert_int_equal(m->demand[MS_DIR_IMPORT][0].max_at_ms, t0 + 15 * MIN_MS);
+        ms_meter_advance(m, t0 + 40 * MIN_MS);
+        assert_int_equal(m->demand[MS_DIR_IMPORT][0].max_mw, 4000000);
+        assert_int_equal(m->demand[MS_DIR_IMPORT][0].max_at_ms,
+                         t0 + (sliding ? 25 : 30) * MIN_MS);
+        ms_meter_free(m);
+        free(md);
+    }
+}
+
+static void test_analysis_logger(void **state)
+{
+    /* P.03 records voltage L1, current L1, import and export power at each capture: the
+     * values a register read gives at that instant. */
+    ms_model_t *md = load_model(NULL, 0);
+    int64_t t0 = utc_ms("2016-06-01T00:00:00Z");
+    ms_meter_t *m = ms_meter_new("m", md, opsd(), t0, NULL);
+    ms_meter_t *s = ms_meter_new("s", md, opsd(), t0, NULL);
+    ms_meter_advance(m, t0 + 24 * H_MS);
+    static ms_profile_entry_t e[200];
+    size_t n = ms_meter_profile(m, 2, INT64_MIN, INT64_MAX, e, 200);
+    assert_int_equal(n, 96);
+    const ms_obis_t codes[] = { MS_OBIS(1, 0, 32, 7, 0, 255),
+                                MS_OBIS(1, 0, 31, 7, 0, 255), MS_OBIS(1, 0, 1, 7, 0, 255),
+                                MS_OBIS(1, 0, 2, 7, 0, 255) };
+    bool export_seen = false;
+    for (size_t i = 0; i < n; i++) {
+        ms_meter_advance(s, e[i].t_ms);
+        for (int k = 0; k < 4; k++) {
+            ms_reg_value_t v;
+            assert_int_equal(ms_meter_read(s, &codes[k], &v), 0);
+            assert_int_equal(e[i].value[k], v.value);
+        }
+        assert_int_equal(e[i].value[0], 230000); /* mV */
+        export_seen |= e[i].value[3] > 0;        /* PV in June */
+    }
+    assert_true(export_seen);
+    ms_meter_free(m);
+    ms_meter_free(s);
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +669,8 @@ int main(void)
         cmocka_unit_test(test_battery_freeze),
         cmocka_unit_test(test_outage_good_battery_and_clock_set),
         cmocka_unit_test(test_override_and_programming),
+        cmocka_unit_test(test_sliding_demand),
+        cmocka_unit_test(test_analysis_logger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
