@@ -33,7 +33,8 @@
 ** - A server that receives a complete new APDU while part of its previous reply is
 **   not yet framed drops that rest: the client has moved on.
 ** - The LLC header of received APDUs is checked (E6 E6 00 or E6 E7 00) and stripped;
-**   the direction byte is not enforced. An unsegmented I frame without information
+**   the direction byte is not enforced; an LLC header with nothing behind it is
+**   dropped like a missing one. An unsegmented I frame without information
 **   field (an acknowledgement) delivers nothing.
 ** - UA carries all four parameters: lengths in 1 or 2 bytes, windows in 4 (the layout
 **   of the Green Book example and of the pwitab UA vector).
@@ -355,7 +356,7 @@ static bool reasm_done(hdlc_link_t *l, reasm_t *r, const hdlc_frame_t *f, bool u
         return false;
     }
     int h = hdlc_llc_check(r->p, r->len, NULL);
-    if (h < 0) {
+    if (h < 0 || r->len == (size_t)h) { /* no LLC header, or nothing behind it */
         emit(l, HDLC_EV_APDU_DROPPED, f, MS_EFRAME);
         reasm_reset(r);
         return false;

@@ -66,7 +66,8 @@ typedef enum hdlc_link_event {
     HDLC_EV_TIMEOUT,      /* detail: 0 inter-octet, 1 inactivity, 2 response, 3 reply */
     HDLC_EV_RETRY,        /* client: command repeated; detail = repeat number */
     HDLC_EV_APDU_DROPPED, /* reassembled APDU dropped; detail = MS_ETOOBIG (over
-                             max_apdu) or MS_EFRAME (no LLC header) */
+                             max_apdu) or MS_EFRAME (no LLC header, or nothing
+                             behind it) */
     HDLC_EV_PARAMS,       /* SNRM/UA parameters refused; detail = ms_err */
 } hdlc_link_event_t;
 

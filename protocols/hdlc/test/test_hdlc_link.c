@@ -554,11 +554,16 @@ static void test_segmentation_in(void **state)
     i_frame(l, 3, 2, 0, true, false, a + 3, 10);
     assert_int_equal(out.napdu, 0);
     assert_int_equal(ev.last_detail[HDLC_EV_APDU_DROPPED], MS_EFRAME);
+    /* an LLC header alone is no APDU (found by fuzz_hdlc_link) */
+    i_frame(l, 3, 3, 0, true, false, a, 3);
+    assert_int_equal(out.napdu, 0);
+    assert_int_equal(ev.n[HDLC_EV_APDU_DROPPED], 3);
+    assert_frame(&out.frm[0], HDLC_RR, true);
     /* an empty I frame passes nothing up */
-    i_frame(l, 4, 3, 0, true, false, NULL, 0);
+    i_frame(l, 4, 4, 0, true, false, NULL, 0);
     assert_int_equal(out.napdu, 0);
     assert_frame(&out.frm[0], HDLC_RR, true);
-    assert_int_equal(out.frm[0].f.nr, 4);
+    assert_int_equal(out.frm[0].f.nr, 5);
     hdlc_link_free(l);
 }
 
