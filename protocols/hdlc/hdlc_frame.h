@@ -41,9 +41,10 @@
 #define HDLC_FRAME_LENGTH_MIN 7u
 /* A whole frame with both flags never exceeds this (11-bit length + 2 flags). */
 #define HDLC_FRAME_WIRE_MAX (HDLC_FORMAT_LENGTH_MAX + 2u)
-/* Largest information field a link may negotiate: the 11-bit length less the largest
- * header (2 + 4 + 1 + 1 + HCS 2) and FCS; 62056-46 quotes 2030 as the upper limit of
- * the maximum information field length. */
+/* Largest information field a link may negotiate here. The 11-bit length less the
+ * longest header (2 + 4 + 1 + 1 + HCS 2) and the FCS leaves 2035; 2030 is the upper
+ * limit DLMS implementations give for max_info_field_length (IC 23) — a project choice
+ * to check against the Blue Book edition you hold. */
 #define HDLC_INFO_MAX 2030u
 
 /* Control field (6.4.3; bit 1 = LSB is sent first). Values with P/F = 0. */

@@ -163,6 +163,8 @@ typedef struct hdlc_link hdlc_link_t;
  */
 hdlc_link_t *hdlc_link_new(const hdlc_link_cfg_t *cfg, uint64_t now_ms, int *err);
 
+/** Free a session and everything it holds (NULL is ignored). Action data taken before
+ *  becomes invalid. */
 void hdlc_link_free(hdlc_link_t *l);
 
 /** Bytes received from the peer at now_ms. */
@@ -229,6 +231,7 @@ int hdlc_link_disconnect(hdlc_link_t *l, uint64_t now_ms);
  *  control API resets the port); pending actions are dropped. */
 void hdlc_link_reset(hdlc_link_t *l, uint64_t now_ms);
 
+/** Current state (HDLC_STATE_*). */
 hdlc_link_state_t hdlc_link_state(const hdlc_link_t *l);
 
 /** "NDM", "connecting", "NRM", "disconnecting"; "NRM/FRMR" in the frame reject
