@@ -30,6 +30,8 @@ void dlms_arena_reset(dlms_arena_t *a)
 
 void *dlms_arena_alloc(dlms_arena_t *a, size_t n)
 {
+    if (!a->mem)
+        return NULL;
     /* Align the address, not the offset: mem itself need not be aligned. */
     size_t pad = (size_t)(-(uintptr_t)(a->mem + a->used)) & 7u;
     if (pad > a->cap - a->used || n > a->cap - a->used - pad)

@@ -316,6 +316,8 @@ int dlms_ciphered_decode(const uint8_t *buf, size_t len, dlms_ciphered_t *out)
             return rc;
         if (out->system_title.len == 0)
             out->system_title.p = NULL;
+        else if (out->system_title.len != DLMS_SYSTEM_TITLE_LEN)
+            return MS_EFRAME; /* a system title is 8 octets (it is half of the IV) */
     } else if (dlms_plain_tag(out->tag) < 0) {
         return MS_ENOTSUP;
     }
@@ -344,7 +346,7 @@ int dlms_ciphered_encode(ms_wr_t *w, const dlms_ciphered_t *c)
     ms_wr_u8(w, c->tag);
     if (general) {
         size_t stl = c->system_title.p ? c->system_title.len : 0;
-        if (stl > 0xFF)
+        if (stl != 0 && stl != DLMS_SYSTEM_TITLE_LEN)
             return MS_EINVAL;
         axdr_write_length(w, (uint32_t)stl);
         if (stl)
@@ -389,12 +391,7 @@ int dlms_decipher_apdu(const uint8_t *buf, size_t len, const uint8_t *st,
         return rc;
     if (info)
         *info = c;
-    const uint8_t *title = st;
-    if (c.system_title.p) {
-        if (c.system_title.len != DLMS_SYSTEM_TITLE_LEN)
-            return MS_EFRAME;
-        title = c.system_title.p;
-    }
+    const uint8_t *title = c.system_title.p ? c.system_title.p : st;
     if (!title)
         return MS_EINVAL;
     rc =

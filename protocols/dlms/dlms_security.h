@@ -98,8 +98,8 @@ int dlms_sec_unprotect(const uint8_t *in, size_t len, const uint8_t st[8],
                        uint32_t *ic);
 
 /** A ciphered APDU's framing. content = SC ‖ IC ‖ payload (what dlms_sec_unprotect
- * takes); system_title only for general-glo-/general-ded-ciphering (p == NULL when that
- * APDU's system-title is empty, and for service-specific tags). */
+ * takes); system_title only for general-glo-/general-ded-ciphering, always 8 octets
+ * (p == NULL when that APDU's system-title is empty, and for service-specific tags). */
 typedef struct dlms_ciphered {
     uint8_t tag;
     dlms_bytes_t system_title;
@@ -112,14 +112,15 @@ typedef struct dlms_ciphered {
  * Split a ciphered APDU that fills buf exactly (pointers into buf).
  * @return 0; MS_ENOTSUP (not a glo-/ded- service tag, general-glo-ciphering or
  *         general-ded-ciphering); MS_ETRUNC (a length points past the end); MS_EFRAME
- *         (contents shorter than the security header, octets after the APDU); MS_EINVAL
+ *         (contents shorter than the security header, a system title neither empty nor
+ *         8 octets, octets after the APDU); MS_EINVAL
  */
 int dlms_ciphered_decode(const uint8_t *buf, size_t len, dlms_ciphered_t *out);
 
 /**
  * Append the framing of c around c->content (sc and ic are taken from the content).
  * @return 0, MS_ENOSPC, MS_ENOTSUP (tag), MS_EINVAL (content shorter than 5 octets, a
- *         system title on a service-specific tag)
+ *         system title on a service-specific tag or not 8 octets long)
  */
 int dlms_ciphered_encode(ms_wr_t *w, const dlms_ciphered_t *c);
 

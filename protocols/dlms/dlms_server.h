@@ -43,21 +43,21 @@ typedef struct dlms_assoc_cfg {
     dlms_mechanism_t mechanism;
     uint8_t password[32]; /* LLS secret */
     size_t password_len;
-    uint8_t ek[16], ak[16];      /* global unicast encryption key, authentication key */
-    uint8_t server_title[8];     /* server system title */
-    uint8_t policy;              /* DLMS_POLICY_* required on xDLMS APDUs */
-    uint32_t conformance;        /* DLMS_CONF_* the server offers this client */
-    uint16_t max_pdu;            /* server max receive PDU size (default 1024) */
-    uint8_t logical_name[6];     /* OBIS of this Association LN object, e.g. 0.0.40.0.1.255 */
+    uint8_t ek[16], ak[16];  /* global unicast encryption key, authentication key */
+    uint8_t server_title[8]; /* server system title */
+    uint8_t policy;          /* DLMS_POLICY_* required on xDLMS APDUs */
+    uint32_t conformance;    /* DLMS_CONF_* the server offers this client */
+    uint16_t max_pdu;        /* server max receive PDU size (default 1024) */
+    uint8_t logical_name[6]; /* OBIS of this Association LN object, e.g. 0.0.40.0.1.255 */
 } dlms_assoc_cfg_t;
 
 /** Who is asking: passed to every object access so the provider applies access rights. */
 typedef struct dlms_who {
     uint16_t client_sap;
     uint16_t server_sap;
-    dlms_mechanism_t mechanism;   /* of the association */
-    bool authenticated;           /* HLS: after a successful pass 3/4; LLS/lowest: true */
-    const uint8_t *client_title;  /* 8 bytes, or NULL when the client sent none */
+    dlms_mechanism_t mechanism;  /* of the association */
+    bool authenticated;          /* HLS: after a successful pass 3/4; LLS/lowest: true */
+    const uint8_t *client_title; /* 8 bytes, or NULL when the client sent none */
 } dlms_who_t;
 
 /** The COSEM object model and the secrets, provided by the caller (the meter's COSEM
@@ -67,21 +67,23 @@ typedef struct dlms_server_ops {
     /** Association settings for a client SAP. @return 0, or MS_ENOENT (no such client:
      *  the AARQ is rejected, diagnostic "no reason given" / calling AP title not
      *  recognised as the standard says) */
-    int (*association)(void *ctx, uint16_t client_sap, uint16_t server_sap, dlms_assoc_cfg_t *out);
+    int (*association)(void *ctx, uint16_t client_sap, uint16_t server_sap,
+                       dlms_assoc_cfg_t *out);
 
     /** GET: encode the attribute's value (A-XDR Data, with selective access applied) into
      *  out. @return a Data-Access-Result: 0 success (out holds the Data), else the DAR to
      *  answer (e.g. object-undefined, read-write-denied, scope-of-access-violated). */
-    int (*get)(void *ctx, const dlms_who_t *who, const dlms_attr_sel_t *sel, ms_wr_t *out);
+    int (*get)(void *ctx, const dlms_who_t *who, const dlms_attr_sel_t *sel,
+               ms_wr_t *out);
 
     /** SET: write value to the attribute. @return a Data-Access-Result. */
     int (*set)(void *ctx, const dlms_who_t *who, const dlms_attr_sel_t *sel,
                const dlms_data_t *value);
 
     /** ACTION: invoke the method with parameters (NULL when none). Return parameters, if
-     *  any, are encoded as A-XDR Data into ret and *has_ret set. @return an Action-Result.
-     *  Method 1 of the client's own Association LN object (reply_to_HLS_authentication)
-     *  is handled by the session, not passed here. */
+     *  any, are encoded as A-XDR Data into ret and *has_ret set. @return an
+     * Action-Result. Method 1 of the client's own Association LN object
+     * (reply_to_HLS_authentication) is handled by the session, not passed here. */
     int (*action)(void *ctx, const dlms_who_t *who, const dlms_method_desc_t *m,
                   const dlms_data_t *params, ms_wr_t *ret, bool *has_ret);
 
@@ -105,9 +107,9 @@ typedef struct dlms_server_ops {
 
 /** Session limits. Zero fields take the defaults. */
 typedef struct dlms_server_cfg {
-    size_t max_value;   /* largest encoded attribute value a GET may produce, served in
-                           blocks (default 1 MiB) */
-    size_t arena_size;  /* decode arena per request (default 64 KiB) */
+    size_t max_value;  /* largest encoded attribute value a GET may produce, served in
+                          blocks (default 1 MiB) */
+    size_t arena_size; /* decode arena per request (default 64 KiB) */
 } dlms_server_cfg_t;
 
 typedef struct dlms_server dlms_server_t;

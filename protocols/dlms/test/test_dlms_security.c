@@ -522,6 +522,14 @@ static void test_round_trips(void **state)
     uint8_t short_content[] = { DLMS_TAG_GLO_GET_REQUEST, 0x02, 0x30, 0x00 };
     assert_int_equal(dlms_ciphered_decode(short_content, sizeof short_content, &info),
                      MS_EFRAME);
+    /* a general-ded-ciphering system title of 1 octet (found by fuzz_dlms_apdu: it was
+     * read as 8 for the IV) */
+    uint8_t short_title[] = { 0xDC, 0x01, 0x3B, 0x05, 0x00, 0x00, 0x00, 0x00, 0x01 };
+    assert_int_equal(dlms_ciphered_decode(short_title, sizeof short_title, &info),
+                     MS_EFRAME);
+    assert_int_equal(dlms_decipher_apdu(short_title, sizeof short_title, gb_client_st,
+                                        &ded, out, sizeof out, NULL),
+                     MS_EFRAME);
     uint8_t not_ciphered[] = { DLMS_TAG_GET_REQUEST, 0x01, 0x00 };
     assert_int_equal(dlms_ciphered_decode(not_ciphered, sizeof not_ciphered, &info),
                      MS_ENOTSUP);

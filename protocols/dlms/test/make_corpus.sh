@@ -1,0 +1,94 @@
+#!/bin/sh
+# make_corpus.sh — (re)generate the seed corpora of the DLMS fuzz targets.
+# SPDX-License-Identifier: MIT
+#
+# Every seed is written out here in hex, by hand from the Green Book ASN.1 (field values of
+# our own choosing); no third-party file is copied. The first octet(s) of each seed are the
+# target's configuration octets (see the fuzz_*.c headers). Needs xxd.
+set -eu
+cd "$(dirname "$0")"
+
+seed() { # seed DIR NAME HEX
+    mkdir -p "$1"
+    printf '%s' "$3" | tr -d ' ' | xxd -r -p > "$1/$2"
+}
+
+W=corpus_dlms_wrapper
+seed $W get       "00 0001 0010 0001 000d c001c100080000010000ff0200"
+seed $W two       "3f 0001 0010 0001 000d c001c100080000010000ff0200 0001 0001 0010 0004 c401c10104"
+seed $W version   "10 0002 0001 0001 0001 00"
+seed $W overlong  "27 0001 0001 0001 4000 00"
+seed $W empty     "50 0001 0001 0001 0000"
+
+A=corpus_axdr
+seed $A scaler_unit "0f04 02020fff1621"
+seed $A mixed       "0f04 0108 0301 0d12 0c03e282ac 173f800000 183ff0000000000000 1a07e80101ff 1b0c1e00ff ff"
+seed $A integers    "0f04 0208 0f80 10ff38 11ff 12ffff 05fffffff6 06000003e8 14ffffffffffffff00 15000000000000002a"
+seed $A compact     "0f04 130202111206 010002030004"
+seed $A compact_arr "0f04 1301000311 06 010203040506"
+seed $A compact_str "0f04 1309 05 02aabb01cc"
+seed $A datetime    "0f04 1907e8060f0614172d00ff8880"
+seed $A dt_octets   "0f04 090c07e4011502100000ff000000"
+seed $A nested      "0f04 01010101010101010101020200ff"
+seed $A bits        "0f04 040cabc0"
+seed $A strings     "0f04 0203 0a084d4554455253494d 0900 0c00"
+seed $A long_len    "0f04 0981 80$(printf '%0256d' 0)"
+seed $A deep        "0204 010101010101010100"
+
+P=corpus_dlms_apdu
+seed $P get_normal   "04 c001c1000301000108 00ff0200"
+seed $P get_sel      "04 c001c100070100630100ff02 0101 0204 020412000809060000010000ff0f02120000 090c07e80101ff000000ffff8880 090c07e80102ff000000ffff8880 0100"
+seed $P get_next     "04 c002c100000005"
+seed $P get_list     "04 c003c102000301000108 00ff0200000701006301 00ff020102020406000000010600000002120001120000"
+seed $P get_resp     "04 c401c1000600000bb8"
+seed $P get_dar      "04 c401c10104"
+seed $P get_block    "04 c402c1000000000100 0401020304"
+seed $P get_blk_dar  "04 c402c101000000030110"
+seed $P get_list_r   "04 c403c1020006000000010104"
+seed $P set_normal   "04 c101c100080000010000ff0200090c07e80101ff000000ffff8880"
+seed $P set_first    "04 c102c100080000010000ff02000000000001 03aabbcc"
+seed $P set_block    "04 c103c10100000002 02ddee"
+seed $P set_list     "04 c104c102000301000108 00ff02000008000001 0000ff0200021105120006"
+seed $P set_list_fb  "04 c105c101000301000108 00ff02000000000001 01aa"
+seed $P set_resp     "04 c501c100"
+seed $P set_resp_db  "04 c502c100000001"
+seed $P set_resp_lb  "04 c503c10000000002"
+seed $P set_resp_lbl "04 c504c102000300000002"
+seed $P set_resp_l   "04 c505c102000b"
+seed $P act_normal   "04 c301c100460000600300ff010116 00"
+seed $P act_next     "04 c302c100000001"
+seed $P act_list     "04 c303c102000f0000280000ff0100460000600300ff02020902aabb00"
+seed $P act_first    "04 c304c1000f0000280000ff010000000001 02aabb"
+seed $P act_list_fp  "04 c305c101000f0000280000ff010100000001 01cc"
+seed $P act_pblock   "04 c306c10100000002 01dd"
+seed $P act_resp     "04 c701c10000"
+seed $P act_resp_d   "04 c701c100010006 00000001"
+seed $P act_resp_pb  "04 c702c10000000001 02aabb"
+seed $P act_resp_l   "04 c703c10200000b01010b"
+seed $P act_resp_n   "04 c704c100000003"
+seed $P event        "04 c20107e8010101000000ffff8880000800000100 00ff020600000001"
+seed $P notify       "04 0f40000001 0c07e8010101000000ffff8880 020209060100010800ff0600001234"
+seed $P notify_tag   "04 0f40000001 090c07e8010101000000ffff8880 020106000016dc"
+seed $P notify_none  "04 0f00000002 00 0a084d4554455253494d"
+seed $P exception    "04 d80102"
+seed $P exception_ic "04 d8020600000100"
+seed $P cse          "04 0e010603"
+seed $P init_req     "04 01000000065f1f040000181f0400"
+seed $P init_req_key "04 0101 10 0102030405060708090a0b0c0d0e0f10 0100 0105 06 5f1f040000181f0400"
+seed $P init_resp    "04 080100065f1f040000181f04000007"
+seed $P glo_get      "04 c8 12 30 00000001 0102030405060708090a0b0c0d"
+seed $P gen_glo      "04 db 08 4d4554455253494d 0d 20 00000001 0102030405060708"
+seed $P gen_ded      "04 dc 00 05 00 00000001"
+seed $P short_title  "04 dc 01 3b 05 00000000 01" # regression: 1-octet system title
+
+C=corpus_dlms_acse
+seed $C aarq_lls    "6042 a109060760857405080101 a60a04084d4554455253494d 8a020780 8b0760857405080201 ac0a80087365637265743132 be10040e01000000065f1f040000181f0400"
+seed $C aarq_ids    "601b a109060760857405080101 a803020105 a90402020080 9d03616263"
+seed $C aarq_cipher "6032 a109060760857405080103 a60a04084d4554455253494d be19 0417 2115 30 00000001 00112233445566778899aabbccddeeff"
+seed $C aare_ok     "6135 a109060760857405080101 a203020100 a305a103020100 a40a04084d4554455253494d be10040e0800065f1f040000181f04000007"
+seed $C aare_long   "61820035 a109060760857405080101 a203020100 a305a103020100 a40a04084d4554455253494d be10040e0800065f1f040000181f04000007"
+seed $C aare_cse    "611f a109060760857405080101 a203020101 a305a103020101 be0604040e010602"
+seed $C aare_hls    "6130 a109060760857405080101 a203020100 a305a10302010e 88020780 890760857405080205 aa0a80084d4554455253494d"
+seed $C aare_prov   "6107 a305a203020102"
+seed $C rlrq        "6203800100"
+seed $C rlre        "6303800100"
