@@ -88,6 +88,8 @@ typedef struct dlms_data dlms_data_t;
  * octets, first bit = MSB of bytes[0]) | | float32/64, date-time, date, time | octet
  * count       | raw (as on the wire) |
  *
+ * For the fixed-size types n is set by the decoder and dlms_data_fixed(); the encoder
+ * always writes the type's own size from raw.
  * boolean and bcd keep the octet as received (A-XDR: 0x00 = FALSE, anything else TRUE),
  * so re-encoding is byte-exact. compact-array: ca.td is the contents-description (a tree
  * of the same nodes where array n = number-of-elements with one child, structure n =

@@ -242,8 +242,8 @@ static int set_user_info(acse_user_info_t *ui, dlms_bytes_t outer)
     int rc = ber_inner(outer, BER_OCTET_STRING, &x);
     if (rc < 0)
         return rc;
-    if (x.len == 0)
-        return MS_EFRAME;
+    if (x.len == 0 || x.p[0] == 0)
+        return MS_EFRAME; /* no xDLMS APDU has tag 0 (kind 0 means "absent") */
     ui->raw = x;
     ui->kind = x.p[0];
     if (ui->kind != DLMS_TAG_INITIATE_REQUEST && ui->kind != DLMS_TAG_INITIATE_RESPONSE &&

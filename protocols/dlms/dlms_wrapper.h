@@ -6,8 +6,9 @@
 ** Header (IEC 62056-47 clause "The wrapper protocol data unit", also Green Book
 ** "TCP-UDP/IP based communication profiles"): version (2 octets, 0x0001), source wPort
 ** (2), destination wPort (2), length of the APDU that follows (2), all big-endian. The
-** default port is 4059 (TCP and UDP). wPort 1 is the public client, 1 the management
-** logical device on the server side; the meaning of wPorts is the session's business.
+** default port is 4059 (TCP and UDP). wPorts carry the client and server SAPs (e.g. 0x10
+** the public client, 0x01 the management logical device); what they mean is the
+** session's business.
 */
 #ifndef DLMS_WRAPPER_H
 #define DLMS_WRAPPER_H
