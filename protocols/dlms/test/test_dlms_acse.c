@@ -304,6 +304,7 @@ static void test_negative(void **state)
         { "6203810100", MS_EFRAME },                /* [1] in an RLRQ */
         { "6206800100800100", MS_EFRAME },          /* reason twice */
         { "6004be020400", MS_EFRAME },              /* empty user-information */
+        { "6005be03040100", MS_EFRAME },            /* xDLMS tag 0 */
         { "6007be0504030102ff", MS_EFRAME },        /* broken InitiateRequest */
         { "600abe0804060100000006 5f", MS_ETRUNC }, /* InitiateRequest cut short */
         { "6005ac03a40101", MS_EFRAME },            /* auth CHOICE [4] */
