@@ -68,7 +68,9 @@ struct mb_scn {
     uint64_t slice_ns;
     long long instr, instr_max;
     bool aborted, abort_raised;
-    uv_timer_t wait_timer, resume_timer, watchdog;
+    uint64_t wait_deadline_ns;
+    uv_timer_t wait_timer, watchdog;
+    uv_idle_t resume_idle; /* resumes run one per loop iteration: I/O between slices */
     int open_handles;
     bool finalize_due, forced;
     /* resources */
@@ -223,11 +225,14 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 /* ---- blocking calls ---------------------------------------------------------------- */
 
-static void on_resume(uv_timer_t *t);
+static void on_resume(uv_idle_t *h);
 
+/* An idle handle, not a zero timer: libuv runs a timer started from a timer callback in
+ * the same pass, so a busy scenario could starve the loop; idle callbacks run once per
+ * iteration, after I/O has been polled. */
 static void schedule_resume(mb_scn_t *s)
 {
-    uv_timer_start(&s->resume_timer, on_resume, 0, 0);
+    uv_idle_start(&s->resume_idle, on_resume);
 }
 
 void mb_wait_prepare(mb_scn_t *s, const char *what, void (*cancel)(void *ud), void *ud)
@@ -246,10 +251,20 @@ static void run_cancel(mb_scn_t *s)
         fn(s->cancel_ud);
 }
 
+static mb_wake_t limit_wake(const mb_scn_t *s)
+{
+    return s->limit_kind == LIM_STEP  ? MB_WAKE_STEP_TIMEOUT
+           : s->limit_kind == LIM_SCN ? MB_WAKE_SCN_TIMEOUT
+                                      : MB_WAKE_OP_TIMEOUT;
+}
+
 void mb_wake(mb_scn_t *s, mb_wake_t why)
 {
     if (s->wake != MB_WAKE_NONE)
         return;
+    /* Completion after the deadline (the loop was late to notice): a time-out. */
+    if (why == MB_WAKE_DONE && s->waiting && uv_hrtime() > s->wait_deadline_ns)
+        why = limit_wake(s);
     s->wake = why;
     if (why != MB_WAKE_DONE)
         run_cancel(s);
@@ -266,9 +281,7 @@ static void on_wait_timer(uv_timer_t *t)
     mb_scn_t *s = t->data;
     if (!s->waiting)
         return;
-    mb_wake(s, s->limit_kind == LIM_STEP  ? MB_WAKE_STEP_TIMEOUT
-               : s->limit_kind == LIM_SCN ? MB_WAKE_SCN_TIMEOUT
-                                          : MB_WAKE_OP_TIMEOUT);
+    mb_wake(s, limit_wake(s));
 }
 
 int mb_block(lua_State *L, unsigned op_timeout_ms, lua_KFunction k, lua_KContext ctx)
@@ -293,6 +306,7 @@ int mb_block(lua_State *L, unsigned op_timeout_ms, lua_KFunction k, lua_KContext
         s->limit_kind = LIM_SCN;
     }
     s->waiting = true;
+    s->wait_deadline_ns = dl;
     s->yield_kind = Y_WAIT;
     if (s->aborted && s->wake == MB_WAKE_NONE)
         mb_wake(s, MB_WAKE_ABORT);
@@ -1273,7 +1287,9 @@ int mb_file_scan(const mb_env_t *env, mb_file_t *f)
             d->sim_only = lua_toboolean(L, -1);
             lua_getfield(L, -6, "timeout_ms");
             d->timeout_ms = (unsigned)lua_tointeger(L, -1);
-            lua_pop(L, 7);
+            lua_getfield(L, -7, "skip");
+            d->skip = lua_isstring(L, -1) ? xstrdup(lua_tostring(L, -1)) : NULL;
+            lua_pop(L, 8);
         }
         lua_pop(L, 2);
     } else {
@@ -1300,6 +1316,7 @@ void mb_file_free(mb_file_t *f)
         free(f->decls[i].name);
         json_decref(f->decls[i].tags);
         json_decref(f->decls[i].requirements);
+        free(f->decls[i].skip);
     }
     free(f->decls);
     free(f->path);
@@ -1340,9 +1357,10 @@ static void resume(mb_scn_t *s, int nargs)
     end_run(s);
 }
 
-static void on_resume(uv_timer_t *t)
+static void on_resume(uv_idle_t *h)
 {
-    mb_scn_t *s = t->data;
+    mb_scn_t *s = h->data;
+    uv_idle_stop(&s->resume_idle);
     if (s->finalize_due) {
         s->finalize_due = false;
         s->phase = PH_DONE;
@@ -1492,7 +1510,7 @@ static void maybe_finalize(mb_scn_t *s)
     set_status(s);
     /* done() runs from the loop, not from inside a resource's callback. */
     s->finalize_due = true;
-    uv_timer_start(&s->resume_timer, on_resume, 0, 0);
+    schedule_resume(s);
 }
 
 static void end_run(mb_scn_t *s)
@@ -1538,13 +1556,18 @@ mb_scn_t *mb_scn_start(const mb_env_t *env, const mb_file_t *f, size_t index, js
     const mb_decl_t *d = &f->decls[index];
     s->scn_limit_ms = d->timeout_ms ? d->timeout_ms : env->scenario_timeout_ms;
     uv_timer_init(env->loop, &s->wait_timer);
-    uv_timer_init(env->loop, &s->resume_timer);
+    uv_idle_init(env->loop, &s->resume_idle);
     uv_timer_init(env->loop, &s->watchdog);
-    s->wait_timer.data = s->resume_timer.data = s->watchdog.data = s;
+    s->wait_timer.data = s->resume_idle.data = s->watchdog.data = s;
     s->open_handles = 3;
     s->phase = PH_RUNNING;
 
     char msg[4096];
+    if (d->skip) {
+        s->skip = xstrdup(d->skip);
+        end_run(s);
+        return s;
+    }
     if (d->sim_only && strcmp(env->meter, "sim") != 0) {
         snprintf(msg, sizeof msg, "needs the simulator (sim_only); the meter is %s",
                  env->meter);
@@ -1613,7 +1636,7 @@ void mb_scn_free(mb_scn_t *s)
     if (!s)
         return;
     uv_close((uv_handle_t *)&s->wait_timer, scn_handle_closed);
-    uv_close((uv_handle_t *)&s->resume_timer, scn_handle_closed);
+    uv_close((uv_handle_t *)&s->resume_idle, scn_handle_closed);
     uv_close((uv_handle_t *)&s->watchdog, scn_handle_closed);
 }
 

@@ -80,6 +80,7 @@ typedef struct mb_decl {
     json_t *requirements; /* array of strings */
     bool sim_only;
     unsigned timeout_ms; /* 0: default */
+    char *skip;          /* declared skipped, with this reason (NULL: runs) */
 } mb_decl_t;
 
 /** Results of loading a file: its declarations, or why it could not load. */

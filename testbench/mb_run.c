@@ -157,7 +157,8 @@ static void walk(const char *dir, paths_t *out)
         }
     }
     closedir(d);
-    qsort(here.v, here.n, sizeof *here.v, cmp_str);
+    if (here.n)
+        qsort(here.v, here.n, sizeof *here.v, cmp_str);
     for (size_t i = 0; i < here.n; i++) {
         struct stat st;
         if (stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode))
@@ -707,11 +708,12 @@ int mb_cmd_run(int argc, char **argv)
                 continue;
             }
             json_t *res = json_pack(
-                "{s:s, s:s, s:s, s:s, s:i, s:o, s:O, s:s, s:n, s:n, s:f, s:n, s:[]}",
+                "{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:n, s:n, s:f, s:n, s:[]}",
                 "id", id, "name", name, "suite", f->suite, "file", f->path, "line",
                 f->load_error ? 0 : f->decls[k].line, "tags", tags, "requirements",
-                f->load_error ? json_array() : f->decls[k].requirements, "status",
-                "skipped", "message", "traceback", "duration_ms", 0.0, "meter", "steps");
+                f->load_error ? json_array() : json_incref(f->decls[k].requirements),
+                "status", "skipped", "message", "traceback", "duration_ms", 0.0, "meter",
+                "steps");
             free(id);
             json_array_append_new(scenarios, res);
             r->jobs = realloc(r->jobs, (r->njobs + 1) * sizeof *r->jobs);

@@ -58,7 +58,7 @@ end
 
 local declared = {}
 local DECL_FIELDS = { tags = true, requirements = true, sim_only = true, timeout_ms = true,
-  description = true, run = true, [1] = true }
+  skip = true, description = true, run = true, [1] = true }
 
 local function strings(v, what, name)
   if v == nil then return {} end
@@ -85,7 +85,8 @@ local function scenario(name)
     for k in pairs(def) do
       if not DECL_FIELDS[k] then
         error(fmt("scenario %q: unknown field '%s' (tags, requirements, sim_only, "
-          .. "timeout_ms, description and the scenario's function)", name, tostring(k)), 2)
+          .. "timeout_ms, skip, description and the scenario's function)", name,
+          tostring(k)), 2)
       end
     end
     local fn = def[1] or def.run
@@ -94,6 +95,9 @@ local function scenario(name)
     end
     if def.timeout_ms ~= nil and (type(def.timeout_ms) ~= "number" or def.timeout_ms <= 0) then
       error(fmt("scenario %q: timeout_ms: a positive number expected", name), 2)
+    end
+    if def.skip ~= nil and type(def.skip) ~= "string" then
+      error(fmt("scenario %q: skip: the reason (a string) expected", name), 2)
     end
     if def.sim_only ~= nil and type(def.sim_only) ~= "boolean" then
       error(fmt("scenario %q: sim_only: true or false expected", name), 2)
@@ -108,6 +112,7 @@ local function scenario(name)
       tags = strings(def.tags, "tags", name),
       requirements = strings(def.requirements, "requirements", name),
       sim_only = def.sim_only or false,
+      skip = def.skip,
       timeout_ms = def.timeout_ms and floor(def.timeout_ms) or 0,
     }
   end

@@ -47,13 +47,12 @@ scenario "sign-on with another meter's address gets no identification" {
       c:send("/?99999999!\r\n", 0)
       -- The meter either stays silent (meters sharing a bus) or answers with an error
       -- message; it must not identify itself.
-      local msg = c:recv{ timeout_ms = 2500 }
+      local msg = c:recv{ timeout_ms = 1800 } -- longer than tr may be
       local kind = msg and msg.type or "silence"
       t:measure("answer to another meter's address", kind):record()
       t:expect(kind, "answer to a request for another address"):not_equals("IDENT")
     end)
     t:step("the meter still answers its own request", function()
-      t:sleep(1600) -- more than ta: whatever the meter took as a message is over
       local r = t:ok(c:readout())
       t:expect(r.ident, "identification after the foreign request"):matches("^/%a%a%a")
     end)
