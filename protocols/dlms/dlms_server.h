@@ -95,9 +95,13 @@ typedef struct dlms_server_ops {
      *  increase across restarts). */
     uint32_t (*ic_next)(void *ctx, uint16_t client_sap);
 
-    /** Check and record a received invocation counter of a client: 0 when ic is greater
-     *  than every one accepted before (then it is stored), MS_EREPLAY otherwise. */
+    /** Check a received invocation counter of a client, without recording it: 0 when ic
+     *  is greater than every one accepted before, MS_EREPLAY otherwise. */
     int (*ic_check)(void *ctx, uint16_t client_sap, uint32_t ic);
+
+    /** Record a received invocation counter as accepted (persistently): called only after
+     *  the APDU carrying it authenticated, so a forged APDU cannot use counters up. */
+    void (*ic_accept)(void *ctx, uint16_t client_sap, uint32_t ic);
 
     /** Association events for logs and statistics (may be NULL): "AARQ accepted",
      *  "AARQ rejected: wrong password", "HLS pass 4 ok", "replayed invocation counter",
