@@ -525,17 +525,29 @@ int mb_cmd_run(int argc, char **argv)
     const char *json_path = NULL, *junit = NULL, *tap = NULL, *html = NULL;
     long jobs = 0;
     json_t *tags_json = json_array();
+    paths_t args = { 0 }, files = { 0 };
+    json_t *paths_json = json_array();
+    bool *selftest_ok = NULL;
+    mb_file_t *mf = NULL;
+    json_t *run_obj = NULL, *scenarios = NULL;
+    uv_loop_t *loop = NULL;
+    int rc = 0;
     opterr = 0;
     optind = 1;
     int c;
     char *end;
+#define BAIL(...)               \
+    do {                        \
+        rc = fail(__VA_ARGS__); \
+        goto out;               \
+    } while (0)
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
         case O_METER:
             if (strcmp(optarg, "sim") && strncmp(optarg, "serial:", 7) &&
                 strncmp(optarg, "tcp:", 4))
-                return fail(2, "--meter %s: sim, serial:DEVICE or tcp:HOST:PORT expected",
-                            optarg);
+                BAIL(2, "--meter %s: sim, serial:DEVICE or tcp:HOST:PORT expected",
+                     optarg);
             env->meter = optarg;
             break;
         case O_TAGS:
@@ -547,7 +559,7 @@ int mb_cmd_run(int argc, char **argv)
         case O_SEED:
             env->seed = strtoll(optarg, &end, 10);
             if (*end || !optarg[0])
-                return fail(2, "--seed %s: an integer expected", optarg);
+                BAIL(2, "--seed %s: an integer expected", optarg);
             break;
         case O_LIST:
             list = true;
@@ -567,12 +579,12 @@ int mb_cmd_run(int argc, char **argv)
         case O_JOBS:
             jobs = strtol(optarg, &end, 10);
             if (*end || jobs < 1 || jobs > 64)
-                return fail(2, "--jobs %s: 1..64 expected", optarg);
+                BAIL(2, "--jobs %s: 1..64 expected", optarg);
             break;
         case O_PARAM: {
             const char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg)
-                return fail(2, "--param %s: KEY=VALUE expected", optarg);
+                BAIL(2, "--param %s: KEY=VALUE expected", optarg);
             char key[128];
             snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
             json_object_set_new(env->params, key, json_string(eq + 1));
@@ -580,6 +592,7 @@ int mb_cmd_run(int argc, char **argv)
         }
         case O_ALLOW: {
             char **libs = NULL;
+            const char *bad = NULL;
             size_t n = 0;
             split_list(optarg, &libs, &n);
             for (size_t i = 0; i < n; i++) {
@@ -591,12 +604,16 @@ int mb_cmd_run(int argc, char **argv)
                     env->allow |= MB_ALLOW_DEBUG;
                 else if (!strcmp(libs[i], "package") || !strcmp(libs[i], "loadlib"))
                     env->allow |= MB_ALLOW_PACKAGE;
-                else
-                    return fail(2, "--allow %s: os, io, debug or package expected",
-                                libs[i]);
-                free(libs[i]);
+                else if (!bad)
+                    bad = libs[i];
             }
+            if (bad)
+                rc = fail(2, "--allow %s: os, io, debug or package expected", bad);
+            for (size_t i = 0; i < n; i++)
+                free(libs[i]);
             free(libs);
+            if (rc)
+                goto out;
             break;
         }
         case O_METERSIM:
@@ -607,22 +624,21 @@ int mb_cmd_run(int argc, char **argv)
             env->sim_load = optarg;
             if (strncmp(optarg, "constant:", 9) != 0) {
                 if (!realpath(optarg, load_path))
-                    return fail(2, "--sim-load %s: no such file", optarg);
+                    BAIL(2, "--sim-load %s: no such file", optarg);
                 env->sim_load = load_path;
             }
             break;
         }
         case O_SIM_SET:
             if (!strchr(optarg, '=') || optarg[0] == '=')
-                return fail(2, "--sim-set %s: FIELD=VALUE expected", optarg);
+                BAIL(2, "--sim-set %s: FIELD=VALUE expected", optarg);
             json_array_append_new(env->sim_sets, json_string(optarg));
             break;
         case O_STEP_TO:
         case O_SCN_TO: {
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 86400000)
-                return fail(2, "%s %s: 1..86400000 ms expected", argv[optind - 2],
-                            optarg);
+                BAIL(2, "%s %s: 1..86400000 ms expected", argv[optind - 2], optarg);
             if (c == O_STEP_TO)
                 env->step_timeout_ms = (unsigned)v;
             else
@@ -634,11 +650,10 @@ int mb_cmd_run(int argc, char **argv)
             break;
         case O_HELP:
             fputs(usage, stdout);
-            return 0;
+            goto out;
         default:
-            return fail(2,
-                        "run: unknown or incomplete option '%s' (meterbench run --help)",
-                        argv[optind - 1]);
+            BAIL(2, "run: unknown or incomplete option '%s' (meterbench run --help)",
+                 argv[optind - 1]);
         }
     }
     for (size_t i = 0; i < sel.ntags; i++)
@@ -650,18 +665,15 @@ int mb_cmd_run(int argc, char **argv)
     }
 
     /* Files. */
-    paths_t args = { 0 }, files = { 0 };
     for (int i = optind; i < argc; i++)
         paths_add(&args, argv[i]);
     if (!args.n)
         paths_add(&args, "scenarios/");
-    json_t *paths_json = json_array();
-    bool *selftest_ok = NULL;
     for (size_t i = 0; i < args.n; i++) {
         json_array_append_new(paths_json, json_string(args.v[i]));
         struct stat st;
         if (stat(args.v[i], &st) != 0)
-            return fail(2, "%s: no such file or folder", args.v[i]);
+            BAIL(2, "%s: no such file or folder", args.v[i]);
         size_t before = files.n;
         if (S_ISDIR(st.st_mode))
             walk(args.v[i], &files);
@@ -677,11 +689,11 @@ int mb_cmd_run(int argc, char **argv)
     }
 
     /* Declarations and the selection. */
-    mb_file_t *mf = calloc(files.n + 1, sizeof *mf);
+    mf = calloc(files.n + 1, sizeof *mf);
     r->jobs = calloc(1, sizeof *r->jobs);
     size_t nfiles_used = 0;
     r->doc = json_object();
-    json_t *scenarios = json_array();
+    scenarios = json_array();
     for (size_t i = 0; i < files.n; i++) {
         mb_file_t *f = &mf[i];
         f->path = strdup(files.v[i]);
@@ -739,16 +751,18 @@ int mb_cmd_run(int argc, char **argv)
             free(q);
         }
         printf("%zu scenarios\n", r->njobs);
-        return r->njobs ? 0 : 1;
+        rc = r->njobs ? 0 : 1;
+        goto out;
     }
 
     char started[40], host[256] = "";
     iso_now(started, sizeof started);
     gethostname(host, sizeof host - 1);
-    json_t *run_obj = json_pack("{s:s, s:f, s:s, s:I, s:o, s:o, s:s?, s:s}", "started",
-                                started, "duration_ms", 0.0, "meter", env->meter, "seed",
-                                (json_int_t)env->seed, "paths", paths_json, "tags",
-                                tags_json, "filter", sel.filter, "host", host);
+    run_obj = json_pack("{s:s, s:f, s:s, s:I, s:o, s:o, s:s?, s:s}", "started", started,
+                        "duration_ms", 0.0, "meter", env->meter, "seed",
+                        (json_int_t)env->seed, "paths", paths_json, "tags", tags_json,
+                        "filter", sel.filter, "host", host);
+    paths_json = tags_json = NULL; /* the run object has them */
     if (!sel.filter)
         json_object_set_new(run_obj, "filter", json_null());
     json_object_set_new(r->doc, "format", json_integer(1));
@@ -758,19 +772,21 @@ int mb_cmd_run(int argc, char **argv)
     json_object_set_new(r->doc, "run", run_obj);
     json_object_set_new(r->doc, "summary", json_object());
     json_object_set_new(r->doc, "scenarios", scenarios);
+    scenarios = NULL;
 
     if (!r->njobs) {
         fail(1, "no scenario selected (paths, --tags, --filter)");
         write_reports(r->doc, json_path, junit, tap, html);
-        return 1;
+        rc = 1;
+        goto out;
     }
 
-    uv_loop_t *loop = uv_default_loop();
+    loop = uv_default_loop();
     env->loop = loop;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     env->http = mb_http_new(loop);
     if (!env->http)
-        return fail(1, "cannot set up libcurl");
+        BAIL(1, "cannot set up libcurl");
     uv_signal_init(loop, &r->sigint);
     r->sigint.data = r;
     uv_signal_start(&r->sigint, on_sigint, SIGINT);
@@ -794,7 +810,7 @@ int mb_cmd_run(int argc, char **argv)
     printf("\n%zu scenarios: %d passed, %d failed, %d errors, %d skipped  (%.1f s)\n",
            r->njobs, r->counts[0], r->counts[1], r->counts[2], r->counts[3],
            total_ms / 1000.0);
-    int rc = write_reports(r->doc, json_path, junit, tap, html);
+    rc = write_reports(r->doc, json_path, junit, tap, html);
     if (json_path)
         printf("results: %s\n", json_path);
     for (int i = 0; i < 3; i++) {
@@ -802,9 +818,18 @@ int mb_cmd_run(int argc, char **argv)
         if (f[i])
             printf("report: %s\n", f[i]);
     }
-    uv_loop_close(loop);
-    curl_global_cleanup();
+    if (r->interrupted)
+        rc = 130;
+    else if (!rc)
+        rc = r->counts[1] || r->counts[2] ? 1 : 0;
+out:
+    if (loop) {
+        uv_loop_close(loop);
+        curl_global_cleanup();
+    }
     for (size_t i = 0; i < files.n; i++) {
+        if (mf)
+            mb_file_free(&mf[i]);
         mb_file_free(&mf[i]);
         free(files.v[i]);
     }
@@ -821,11 +846,10 @@ int mb_cmd_run(int argc, char **argv)
     json_decref(r->doc);
     json_decref(env->params);
     json_decref(env->sim_sets);
-    if (r->interrupted)
-        return 130;
-    if (rc)
-        return rc;
-    return r->counts[1] || r->counts[2] ? 1 : 0;
+    json_decref(tags_json);
+    json_decref(paths_json);
+    json_decref(scenarios);
+    return rc;
 }
 
 /* ---- meterbench ports ---------------------------------------------------------------
