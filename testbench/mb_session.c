@@ -1231,7 +1231,8 @@ static unsigned opt_uint(lua_State *L, int idx, const char *k, unsigned max)
 static int k_open(lua_State *L, int status, lua_KContext ctx)
 {
     mb_wake_t why = mb_woken(L);
-    mb_sess_t *c = check_sess(L);
+    lsess_t *u = luaL_checkudata(L, lua_gettop(L), SESSION_MT); /* pushed by open */
+    mb_sess_t *c = u->c;
     c->wait = W_NONE;
     if (why == MB_WAKE_OP_TIMEOUT || c->open_status) {
         const char *e =

@@ -41,6 +41,13 @@ local function readout_wh(t, c)
     export = v("1-0:2.8.0*255") }
 end
 
+-- A+ total in mWh from the control API (exact).
+local function a_plus_mwh(m)
+  for _, reg in ipairs(m:state().registers) do
+    if reg.obis == "1-0:1.8.0*255" then return reg.raw end
+  end
+end
+
 scenario "constant load: exact kWh per rate across tariff switches" {
   tags = { "billing", "tariff", "registers" },
   requirements = { "metersim model ms3p-direct: calendar T2-STD (rate 1 working days 06:00-22:00)" },
@@ -50,6 +57,7 @@ scenario "constant load: exact kWh per rate across tariff switches" {
     local m <close> = t:meter{ load = "constant:" .. P_W, start = START }
     local c <close> = m:iec21()
     local now = t0
+    local extra_wh, extra_rate = 0, 1
     local function check(label, hours)
       m:advance(hours * 3600)
       now = now + hours * 3600
@@ -63,8 +71,21 @@ scenario "constant load: exact kWh per rate across tariff switches" {
     t:step("2 h from 05:00: one hour at each rate", function() check("after 2 h", 2) end)
     t:step("to the next morning: the 22:00 switch", function() check("after 24 h", 22) end)
     t:step("over the weekend: rate 2 all day", function() check("after 4 days", 72) end)
+    t:step("a new load from now on (the control API's set_load)", function()
+      local before = a_plus_mwh(m)
+      m:set_load("constant:2500")
+      m:advance(3600)
+      local after = a_plus_mwh(m)
+      t:measure("A+ of one hour at 2.5 kW", (after - before) / 1e6, "kWh"):equals(2.5)
+      m:set_load("constant:" .. P_W)
+      now = now + 3600
+      -- the rest of the scenario compares with the constant load: take the extra out
+      extra_wh = (after - before) // 1000 - P_W
+      extra_rate = rate_at(now - 3600)
+    end)
     t:step("registers in the control API are exact (mWh)", function()
       local want = expected(t0, now)
+      want[extra_rate] = want[extra_rate] + extra_wh
       for _, reg in ipairs(m:state().registers) do
         if reg.obis == "1-0:1.8.1*255" then
           t:expect(reg.raw, "raw A+ rate 1 in mWh"):equals(want[1] * 1000)

@@ -9,6 +9,7 @@ MS_SOURCE_DIR, MS_SHARED_DATA as ctest sets them):
                JSON, JUnit XML, TAP and HTML reports
   Serial       --meter serial:PATH runs the IEC 62056-21 suite through the tty backend
                against a metersim pty, as against an optical head
+  Tcp          --meter tcp:HOST:PORT against metersim's TCP listener
   Conformance  metersim options that break conformance make the matching scenario fail
                with a message naming the clause it checks
   Cli          bad input: options, paths, --list, no scenario selected, ports
@@ -63,6 +64,7 @@ class Meter:
         if not line.startswith(b"ready "):
             self.close()
             raise AssertionError(f"metersim not ready: {line!r}")
+        self.ready = json.loads(line[6:])
 
     def close(self):
         if self.proc.poll() is None:
@@ -234,6 +236,25 @@ class Serial(unittest.TestCase):
                                          x["id"])
                     else:
                         self.assertEqual(x["meter"]["kind"], "serial", x["id"])
+        finally:
+            self.assertEqual(m.close(), 0)
+
+
+class Tcp(unittest.TestCase):
+    def test_scenarios_over_a_tcp_meter(self):
+        m = Meter("--tcp", "127.0.0.1:0")
+        try:
+            port = m.ready["meters"][0]["ports"][-1]
+            self.assertEqual(port["type"], "tcp")
+            with Out() as out:
+                rc, stdout, stderr = run_mb("run", "scenarios/iec62056-21",
+                                            "--tags", "sign-on,programming,nak",
+                                            "--meter", "tcp:" + port["address"],
+                                            "--json", out.path("r.json"))
+                self.assertEqual(rc, 0, stdout + stderr)
+                s = load_json(out.path("r.json"))["summary"]
+                self.assertEqual((s["failed"], s["error"]), (0, 0))
+                self.assertGreaterEqual(s["passed"], 6)
         finally:
             self.assertEqual(m.close(), 0)
 
