@@ -321,6 +321,58 @@ static enum MHD_Result post_tariff(ms_sim_meter_t *sm, struct MHD_Connection *c,
     return send_json(c, 200, ms_json_meter_state(sm));
 }
 
+/* POST /v1/meters/{id}/breaker {"op": "remote_disconnect" | "remote_reconnect" |
+ * "manual_reconnect" | "manual_disconnect"} — disconnect control (class 70) */
+static enum MHD_Result post_breaker(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                    const request_t *rq)
+{
+    static const char *const ops[] = { "remote_disconnect", "remote_reconnect",
+                                       "manual_reconnect", "manual_disconnect" };
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    int k = -1;
+    for (int i = 0; op && i < 4; i++)
+        if (!strcmp(op, ops[i]))
+            k = i;
+    json_decref(j);
+    if (k < 0)
+        return send_error(c, 400,
+                          "field 'op': remote_disconnect, remote_reconnect, "
+                          "manual_reconnect or manual_disconnect");
+    int rc = ms_meter_breaker(sm->meter, (ms_breaker_op_t)k, who_of(c));
+    if (rc == MS_ESTATE)
+        return send_error(c, 409, "%s is not possible now (disconnect control mode %u)",
+                          ops[k], sm->model->breaker_mode);
+    if (rc == MS_EBUSY)
+        return send_error(c, 409, "%s: the minimum reconnection wait (%u s) is not over",
+                          ops[k], sm->model->reconnect_wait_s);
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
+/* POST /v1/meters/{id}/limiter {"threshold_w": W (0 = off), "min_over_s": N} */
+static enum MHD_Result post_limiter(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                    const request_t *rq)
+{
+    enum MHD_Result ret;
+    json_t *j = body_object(c, rq, &ret);
+    if (!j)
+        return ret;
+    double w, s = 60;
+    bool ok = number_field(c, j, "threshold_w", 0, 1e7, &w, &ret) &&
+              (!json_object_get(j, "min_over_s") ||
+               number_field(c, j, "min_over_s", 1, 86400, &s, &ret));
+    json_decref(j);
+    if (!ok)
+        return ret;
+    ms_meter_set_limiter(sm->meter, (int64_t)(w * 1000), (int64_t)(s * 1000), who_of(c));
+    ms_sim_commit(sm);
+    return send_json(c, 200, ms_json_meter_state(sm));
+}
+
 /* POST /v1/meters/{id}/calendar {"calendar": {...}, "activate": ISO (passive) | absent}
  */
 static enum MHD_Result post_calendar(ms_sim_meter_t *sm, struct MHD_Connection *c,
@@ -420,7 +472,8 @@ static enum MHD_Result meter_route(ms_control_t *ctl, ms_sim_meter_t *sm,
     } posts[] = {
         { "/clock", post_meter_clock }, { "/outage", post_outage },
         { "/battery", post_battery },   { "/tariff", post_tariff },
-        { "/calendar", post_calendar },
+        { "/calendar", post_calendar }, { "/breaker", post_breaker },
+        { "/limiter", post_limiter },
     };
     if (post) {
         ms_sim_sync(sm); /* commands apply at the current time */
@@ -437,22 +490,22 @@ static enum MHD_Result meter_route(ms_control_t *ctl, ms_sim_meter_t *sm,
     }
     if (get) {
         ms_sim_sync(sm);
-        static const char *const logs[] = { "standard", "power", "clock", "config" };
         if (!strcmp(sub, "/events")) {
             const char *log =
                 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "log");
             for (int l = 0; l < MS_LOG_COUNT; l++)
-                if (!log || !strcmp(log, logs[l])) {
+                if (!log || !strcmp(log, ms_log_names[l])) {
                     if (log)
                         return send_json(c, 200,
                                          ms_json_events(sm->meter, (ms_log_id_t)l));
                 }
             if (log)
-                return send_error(c, 400,
-                                  "argument 'log': standard, power, clock or config");
+                return send_error(
+                    c, 400,
+                    "argument 'log': standard, power, clock, config or disconnect");
             json_t *all = json_object();
             for (int l = 0; l < MS_LOG_COUNT; l++)
-                json_object_set_new(all, logs[l],
+                json_object_set_new(all, ms_log_names[l],
                                     ms_json_events(sm->meter, (ms_log_id_t)l));
             return send_json(c, 200, all);
         }

@@ -14,8 +14,11 @@
 #include "ms_int.h"
 #include "ms_time.h"
 
-#define MS_PER_HOUR  3600000LL
-#define NEVER        INT64_MAX
+#define MS_PER_HOUR 3600000LL
+#define NEVER       INT64_MAX
+
+const char *const ms_log_names[MS_LOG_COUNT] = { "standard", "power", "clock", "config",
+                                                 "disconnect" };
 #define HORIZON_DAYS 400 /* calendar look-ahead per search */
 
 /* ---- RTC ----------------------------------------------------------------------------
@@ -216,14 +219,19 @@ static void regs_advance(const ictx_t *c, ms_regs_t *r, int64_t t)
 
 static void activate_passive(ms_meter_t *m);
 
+/* Energy flows when the meter is powered and its breaker lets the load through. */
 static ictx_t live_ctx(const ms_meter_t *m)
 {
-    return (ictx_t){ m->model, m->cal, &m->rtc, m->load, m->powered, m->tariff_frozen };
+    return (ictx_t){
+        m->model,        m->cal, &m->rtc, m->load, m->powered && ms_meter_output(m),
+        m->tariff_frozen
+    };
 }
 
 static ictx_t epoch_ctx(const ms_meter_t *m, const ms_epoch_t *e)
 {
-    return (ictx_t){ m->model, e->cal, &e->rtc, e->load, e->powered, e->tariff_frozen };
+    return (ictx_t){ m->model,        e->cal, &e->rtc, e->load, e->powered && e->output,
+                     e->tariff_frozen };
 }
 
 /* Oldest sim time any profile entry still kept may need. */
@@ -274,6 +282,7 @@ static void new_epoch(ms_meter_t *m, uint8_t first_status)
     e->load = ms_load_retain(m->load);
     e->cal = m->cal;
     e->powered = m->powered;
+    e->output = ms_meter_output(m);
     e->tariff_frozen = m->tariff_frozen;
     e->clock_invalid = m->clock_invalid;
     e->first_status = first_status;
@@ -531,10 +540,24 @@ void ms_meter_advance(ms_meter_t *m, int64_t t_end)
         if (next <= t)
             next = t + 1; /* events due now were handled; never stall */
 
+        /* The limiter: import power above the threshold for min_over cuts the supply. */
+        int64_t cut = NEVER;
+        if (m->powered && ms_meter_output(m) && m->limiter_mw > 0 && seg.valid &&
+            seg.power_mw[MS_DIR_IMPORT] > m->limiter_mw) {
+            if (m->over_since_ms == NEVER)
+                m->over_since_ms = t;
+            cut = m->over_since_ms + m->limiter_over_ms;
+            if (cut <= t)
+                cut = t + 1;
+            if (cut < next)
+                next = cut;
+        } else {
+            m->over_since_ms = NEVER;
+        }
         if (m->powered) {
             int rate = m->regs.override_rate ? m->regs.override_rate : m->regs.rate;
             int64_t pw[MS_DIR_COUNT] = { 0, 0 };
-            if (seg.valid)
+            if (seg.valid && ms_meter_output(m))
                 memcpy(pw, seg.power_mw, sizeof pw);
             demand_span(m, t, next, pw, rate);
         }
@@ -551,6 +574,8 @@ void ms_meter_advance(ms_meter_t *m, int64_t t_end)
             activate_passive(m);
         if (next == m->outage_end_ms)
             power_up(m);
+        if (next == cut)
+            ms_meter_breaker(m, MS_BREAKER_LOCAL_DISCONNECT, "limiter");
     }
 }
 
@@ -575,6 +600,10 @@ ms_meter_t *ms_meter_new(const char *id, const ms_model_t *model, ms_load_t *loa
     m->powered = true;
     m->battery_ok = true;
     m->outage_end_ms = NEVER;
+    m->breaker = MS_BREAKER_CONNECTED;
+    m->limiter_mw = model->limiter_mw;
+    m->limiter_over_ms = (int64_t)model->limiter_over_s * 1000;
+    m->over_since_ms = NEVER;
     for (int i = 0; i < MS_LOG_COUNT; i++)
         ring_init(&m->logs[i], model->log_capacity[i]);
     ictx_t c = live_ctx(m);
@@ -805,6 +834,81 @@ int ms_meter_program_calendar(ms_meter_t *m, const ms_calendar_t *cal,
     return 0;
 }
 
+static const char *breaker_name(ms_breaker_state_t b)
+{
+    return b == MS_BREAKER_CONNECTED ? "connected"
+           : b == MS_BREAKER_READY   ? "ready for reconnection"
+                                     : "disconnected";
+}
+
+int ms_meter_breaker(ms_meter_t *m, ms_breaker_op_t op, const char *who)
+{
+    const int mode = m->model->breaker_mode;
+    ms_breaker_state_t from = m->breaker, to = from;
+    /* IEC 62056-6-2 class 70: the control modes and the transitions they allow */
+    switch (op) {
+    case MS_BREAKER_REMOTE_DISCONNECT:
+        if (mode == 0 || from == MS_BREAKER_DISCONNECTED)
+            return MS_ESTATE;
+        to = MS_BREAKER_DISCONNECTED;
+        break;
+    case MS_BREAKER_REMOTE_RECONNECT:
+        if (mode == 0 || from != MS_BREAKER_DISCONNECTED)
+            return MS_ESTATE;
+        to = mode % 2 == 0 ? MS_BREAKER_CONNECTED : MS_BREAKER_READY;
+        break;
+    case MS_BREAKER_MANUAL_RECONNECT:
+        if (mode == 0 || from != MS_BREAKER_READY)
+            return MS_ESTATE;
+        to = MS_BREAKER_CONNECTED;
+        break;
+    case MS_BREAKER_MANUAL_DISCONNECT:
+        if (mode < 3 || from != MS_BREAKER_CONNECTED)
+            return MS_ESTATE;
+        to = MS_BREAKER_READY;
+        break;
+    case MS_BREAKER_LOCAL_DISCONNECT:
+        if (from != MS_BREAKER_CONNECTED)
+            return MS_ESTATE;
+        to = MS_BREAKER_READY;
+        break;
+    }
+    if (to == MS_BREAKER_CONNECTED && m->breaker_changed_ms &&
+        m->t_ms - m->breaker_changed_ms < (int64_t)m->model->reconnect_wait_s * 1000)
+        return MS_EBUSY;
+    m->breaker = to;
+    m->breaker_changed_ms = m->t_ms;
+    m->over_since_ms = NEVER;
+    static const ms_event_t ev[] = { [MS_BREAKER_DISCONNECTED] = MS_EV_DISCONNECT,
+                                     [MS_BREAKER_CONNECTED] = MS_EV_RECONNECT,
+                                     [MS_BREAKER_READY] = MS_EV_READY_RECONNECT };
+    log_event(m, MS_LOG_DISCONNECT,
+              op == MS_BREAKER_LOCAL_DISCONNECT ? MS_EV_LIMITER : ev[to], 0,
+              "%s -> %s (%s)", breaker_name(from), breaker_name(to), who ? who : "");
+    /* what the load does from now on changes: a new epoch */
+    ms_load_cumulative(m->load, m->t_ms, m->regs.src_mwh);
+    new_epoch(m, 0);
+    if (m->on_commit)
+        m->on_commit(m, m->commit_ud);
+    return 0;
+}
+
+void ms_meter_set_limiter(ms_meter_t *m, int64_t threshold_mw, int64_t min_over_ms,
+                          const char *who)
+{
+    char a[40], b[40];
+    snprintf(a, sizeof a, "%lld W/%lld s", (long long)(m->limiter_mw / 1000),
+             (long long)(m->limiter_over_ms / 1000));
+    snprintf(b, sizeof b, "%lld W/%lld s", (long long)(threshold_mw / 1000),
+             (long long)(min_over_ms / 1000));
+    ms_meter_audit(m, "limiter", a, b, who);
+    m->limiter_mw = threshold_mw;
+    m->limiter_over_ms = min_over_ms;
+    m->over_since_ms = NEVER;
+    if (m->on_commit)
+        m->on_commit(m, m->commit_ud);
+}
+
 void ms_meter_audit(ms_meter_t *m, const char *what, const char *old, const char *new_,
                     const char *who)
 {
@@ -833,15 +937,17 @@ const ms_billing_rec_t *ms_meter_billing(const ms_meter_t *m, uint32_t n)
 /* An instantaneous value (power, voltage, current, power factor, frequency) of a meter
  * of model md measuring `load` at sim time t: from the load's power at t, the phase
  * shares and the nominal voltage. Shared by register reads and derived profiles. */
-static int64_t instant(const ms_model_t *md, ms_load_t *load, bool powered, int64_t t,
-                       const ms_reg_def_t *d)
+static int64_t instant(const ms_model_t *md, ms_load_t *load, bool powered, bool output,
+                       int64_t t, const ms_reg_def_t *d)
 {
     ms_load_seg_t seg;
     ms_load_segment(load, t, &seg);
     int share = d->phase ? md->phase_share_pct[d->phase - 1] : 100;
     int64_t p[MS_DIR_COUNT];
     for (int k = 0; k < MS_DIR_COUNT; k++)
-        p[k] = powered && seg.valid ? seg.power_mw[k] * share / 100 : 0;
+        p[k] = powered && output && seg.valid ? seg.power_mw[k] * share / 100 : 0;
+    /* voltage and frequency are measured on the supply side of the breaker; power and
+     * current only flow through a closed one */
     int64_t both = p[0] + p[1];
     int64_t pf = both > 0 ? md->power_factor_permille : 1000;
     switch (d->kind) {
@@ -901,7 +1007,7 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
     case MS_REG_CURRENT:
     case MS_REG_POWER_FACTOR:
     case MS_REG_FREQUENCY:
-        out->value = instant(md, m->load, m->powered, m->t_ms, d);
+        out->value = instant(md, m->load, m->powered, ms_meter_output(m), m->t_ms, d);
         break;
     case MS_REG_TIME:
         snprintf(out->text, sizeof out->text, "%02u%02u%02u", tm.hour, tm.minute,
@@ -928,6 +1034,9 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
         break;
     case MS_REG_TARIFF:
         out->value = m->regs.override_rate ? m->regs.override_rate : m->regs.rate;
+        break;
+    case MS_REG_BREAKER:
+        out->value = m->breaker;
         break;
     }
     return 0;
@@ -1016,8 +1125,8 @@ size_t ms_meter_profile(const ms_meter_t *m, unsigned pi, int64_t from_rtc,
                         else if (def.kind == MS_REG_ENERGY)
                             en.value[k] = r.energy[def.q][def.rate];
                         else /* analysis logger: the value at the capture */
-                            en.value[k] =
-                                instant(m->model, e->load, e->powered, tc, &def);
+                            en.value[k] = instant(m->model, e->load, e->powered,
+                                                  e->output, tc, &def);
                     }
                     int64_t raw[MS_PROFILE_MAX_CHANNELS];
                     memcpy(raw, en.value, sizeof raw);

@@ -73,8 +73,13 @@ typedef enum ms_log_id {
     MS_LOG_POWER,        /* power failure log: start, end, duration */
     MS_LOG_CLOCK,        /* RTC adjustments */
     MS_LOG_CONFIG,       /* configuration changes: the audit trail */
+    MS_LOG_DISCONNECT,   /* disconnect control: breaker operations */
     MS_LOG_COUNT
 } ms_log_id_t;
+
+/** Names of the logs ("standard", "power", "clock", "config", "disconnect"), as the
+ *  model and the control API call them. */
+extern const char *const ms_log_names[MS_LOG_COUNT];
 
 /** Event kinds; codes after the IDIS standard event log where it defines one. */
 typedef enum ms_event {
@@ -94,7 +99,28 @@ typedef enum ms_event {
     MS_EV_POWER_FAILURE,  /* power failure log entry: start, duration */
     MS_EV_CONFIG_CHANGE,  /* audit trail: what, old -> new, access level */
     MS_EV_LOAD_CHANGE,
+    MS_EV_DISCONNECT,      /* disconnect log: output off (detail: who / why) */
+    MS_EV_RECONNECT,       /* disconnect log: output on */
+    MS_EV_READY_RECONNECT, /* disconnect log: ready for (manual) reconnection */
+    MS_EV_LIMITER,         /* the limiter cut the supply off */
 } ms_event_t;
+
+/** Disconnect control states (IEC 62056-6-2 class 70, attribute 3 control_state). */
+typedef enum ms_breaker_state {
+    MS_BREAKER_DISCONNECTED = 0,
+    MS_BREAKER_CONNECTED = 1,
+    MS_BREAKER_READY = 2, /* ready_for_reconnection */
+} ms_breaker_state_t;
+
+/** Disconnect control operations (the transitions of class 70: remote from a head end,
+ *  manual at the meter's button, local by the meter's own functions). */
+typedef enum ms_breaker_op {
+    MS_BREAKER_REMOTE_DISCONNECT = 0, /* method 1 */
+    MS_BREAKER_REMOTE_RECONNECT,      /* method 2 */
+    MS_BREAKER_MANUAL_RECONNECT,      /* the customer presses the button */
+    MS_BREAKER_MANUAL_DISCONNECT,
+    MS_BREAKER_LOCAL_DISCONNECT, /* the meter's own decision (limiter) */
+} ms_breaker_op_t;
 
 typedef struct ms_event_rec {
     int64_t rtc_ms;      /* meter time of the event */
@@ -150,6 +176,7 @@ typedef struct ms_epoch {
     ms_load_t *load; /* shared with the meter (reference-counted) */
     const ms_calendar_t *cal;
     bool powered;
+    bool output;        /* the breaker let the load through */
     bool tariff_frozen; /* battery response (c): rate frozen until the clock is set */
     bool clock_invalid;
     uint8_t first_status; /* status bits for the first capture of the epoch
@@ -200,6 +227,12 @@ typedef struct ms_meter {
     uint32_t nepochs, epochs_cap;
     uint8_t pending_status;      /* status for the next capture (after a disturbance) */
     uint32_t epoch_gen, cal_gen; /* change counters (what the store must rewrite) */
+    /* disconnect control and limiter */
+    ms_breaker_state_t breaker;
+    int64_t breaker_changed_ms; /* sim time of the last transition (reconnect wait) */
+    int64_t limiter_mw;         /* threshold (0 = off) */
+    int64_t limiter_over_ms;    /* min_over_threshold_duration */
+    int64_t over_since_ms;      /* sim time the power went above it (INT64_MAX: not) */
     void (*on_commit)(struct ms_meter *m, void *ud); /* persistence hook, may be NULL */
     void *commit_ud;
 } ms_meter_t;
@@ -264,6 +297,29 @@ void ms_meter_set_battery(ms_meter_t *m, bool ok, const char *who);
 int ms_meter_program_calendar(ms_meter_t *m, const ms_calendar_t *cal,
                               int64_t activation_rtc, const char *who, char *field,
                               size_t cap);
+
+/**
+ * Operate the disconnect control (IEC 62056-6-2 class 70). The model's control_mode says
+ * which transitions exist: 0 none (always connected); 1, 3, 5: a remote reconnect leads
+ * to "ready for reconnection" and the customer reconnects manually; 2, 4, 6: a remote
+ * reconnect closes the output at once; modes 3-6 allow manual disconnection; a local
+ * disconnect (limiter) leaves the meter ready for reconnection. A reconnect within the
+ * model's minimum wait after the last change is refused.
+ * @return 0, MS_ESTATE (the transition does not exist in this state or mode), MS_EBUSY
+ *         (reconnect wait not over)
+ */
+int ms_meter_breaker(ms_meter_t *m, ms_breaker_op_t op, const char *who);
+
+/** Limiter (class 71): cut the supply (local disconnect) when the import power stays
+ *  above threshold_mw for at least min_over_ms; threshold 0 switches it off. */
+void ms_meter_set_limiter(ms_meter_t *m, int64_t threshold_mw, int64_t min_over_ms,
+                          const char *who);
+
+/** Output on: the meter's breaker lets the load through. */
+static inline bool ms_meter_output(const ms_meter_t *m)
+{
+    return m->breaker == MS_BREAKER_CONNECTED;
+}
 
 /** Append an audit-trail entry "what: old -> new (who)". */
 void ms_meter_audit(ms_meter_t *m, const char *what, const char *old, const char *new_,

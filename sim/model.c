@@ -45,6 +45,8 @@ static const char *const top_keys[] = { "name",
                                         "profiles",
                                         "iec62056_21",
                                         "demand_subperiods",
+                                        "breaker",
+                                        "limiter",
                                         NULL };
 
 static int load_readout(ms_luacfg_t *c, ms_model_iec21_t *x)

@@ -98,8 +98,13 @@ typedef struct ms_model {
                                   billing_time (0 = no schedule) */
     uint16_t billing_time_min; /* local time of day */
     uint32_t billing_capacity; /* billing profile entries kept (default 15) */
-    uint32_t log_capacity[4];  /* standard, power, clock, config (ms_log_id_t) */
+    uint32_t
+        log_capacity[5]; /* standard, power, clock, config, disconnect (ms_log_id_t) */
     ms_battery_response_t battery_response;
+    uint8_t breaker_mode;      /* disconnect control_mode 0..6 (default 1) */
+    uint32_t reconnect_wait_s; /* minimum time between a change and a reconnection */
+    int64_t limiter_mw;        /* limiter threshold at creation (0 = off) */
+    uint32_t limiter_over_s;   /* min_over_threshold_duration (default 60) */
     size_t nprofiles;
     ms_profile_def_t profiles[MS_MODEL_MAX_PROFILES];
     ms_model_iec21_t iec21;

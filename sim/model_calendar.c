@@ -486,7 +486,8 @@ int ms_cfg_profiles(ms_luacfg_t *c, ms_model_t *m)
 int ms_cfg_billing_logs(ms_luacfg_t *c, ms_model_t *m)
 {
     static const char *const bkeys[] = { "day", "time", "capacity", NULL };
-    static const char *const lkeys[] = { "standard", "power", "clock", "config", NULL };
+    static const char *const lkeys[] = { "standard", "power",      "clock",
+                                         "config",   "disconnect", NULL };
     static const char *const responses[] = { "continue", "billing", "freeze", NULL };
     int rc, resp;
     int64_t v;
@@ -511,14 +512,14 @@ int ms_cfg_billing_logs(ms_luacfg_t *c, ms_model_t *m)
         m->billing_capacity = (uint32_t)v;
         ms_luacfg_pop(c);
     }
-    static const uint32_t def_cap[] = { 100, 100, 50, 100 };
+    static const uint32_t def_cap[] = { 100, 100, 50, 100, 50 };
     memcpy(m->log_capacity, def_cap, sizeof def_cap);
     if ((rc = ms_luacfg_push(c, "logs")) < 0)
         return rc;
     if (rc > 0) {
         if ((rc = ms_luacfg_only(c, lkeys)))
             return rc;
-        for (int i = 0; i < 4; i++) {
+        for (size_t i = 0; i < sizeof m->log_capacity / sizeof m->log_capacity[0]; i++) {
             if ((rc = ms_luacfg_int(c, lkeys[i], &v, def_cap[i], 1, 100000)))
                 return rc;
             m->log_capacity[i] = (uint32_t)v;
@@ -531,6 +532,33 @@ int ms_cfg_billing_logs(ms_luacfg_t *c, ms_model_t *m)
     if ((rc = ms_luacfg_int(c, "drift_ppm", &v, 0, -1000, 1000)))
         return rc;
     m->drift_ppm = (int32_t)v;
+    /* breaker = { mode = 1, reconnect_wait_s = 0 }, limiter = { threshold_w, min_over_s }
+     */
+    static const char *const brk[] = { "mode", "reconnect_wait_s", NULL };
+    static const char *const lim[] = { "threshold_w", "min_over_s", NULL };
+    m->breaker_mode = 1;
+    m->limiter_over_s = 60;
+    if ((rc = ms_luacfg_push(c, "breaker")) < 0)
+        return rc;
+    if (rc > 0) {
+        if ((rc = ms_luacfg_only(c, brk)) || (rc = ms_luacfg_int(c, "mode", &v, 1, 0, 6)))
+            return rc;
+        m->breaker_mode = (uint8_t)v;
+        if ((rc = ms_luacfg_int(c, "reconnect_wait_s", &v, 0, 0, 86400)))
+            return rc;
+        m->reconnect_wait_s = (uint32_t)v;
+        ms_luacfg_pop(c);
+    }
+    if ((rc = ms_luacfg_push(c, "limiter")) < 0)
+        return rc;
+    if (rc > 0) {
+        if ((rc = ms_luacfg_only(c, lim)) ||
+            (rc = ms_luacfg_scaled(c, "threshold_w", &m->limiter_mw, 0, 0, 1e7, 1000)) ||
+            (rc = ms_luacfg_int(c, "min_over_s", &v, 60, 1, 86400)))
+            return rc;
+        m->limiter_over_s = (uint32_t)v;
+        ms_luacfg_pop(c);
+    }
     return 0;
 }
 

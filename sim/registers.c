@@ -76,6 +76,11 @@ static bool lookup(const ms_obis_t *o, ms_reg_def_t *d)
             d->unit = "";
             return true;
         }
+        if (o->c == 96 && o->d == 3 && o->e == 10) {
+            d->kind = MS_REG_BREAKER;
+            d->unit = "";
+            return true;
+        }
         if (o->c == 96 && o->d == 14 && o->e == 0) {
             d->kind = MS_REG_TARIFF;
             d->unit = "";
@@ -234,6 +239,9 @@ const char *ms_reg_name(const ms_obis_t *o, char *buf, size_t cap)
         break;
     case MS_REG_TARIFF:
         snprintf(buf, cap, "Active tariff (rate)");
+        break;
+    case MS_REG_BREAKER:
+        snprintf(buf, cap, "Disconnect control state");
         break;
     }
     return buf;

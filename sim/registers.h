@@ -47,6 +47,8 @@ typedef enum ms_reg_kind {
     MS_REG_FIRMWARE,       /* firmware version (0.2.0) */
     MS_REG_CUM_DEMAND,     /* cumulative maximum demand of A+ / A- (D = 2) */
     MS_REG_TARIFF,         /* rate in force (0-0:96.14.0, tariff indicator) */
+    MS_REG_BREAKER,        /* disconnect control_state (0-0:96.3.10): 0 disconnected,
+                              1 connected, 2 ready for reconnection */
 } ms_reg_kind_t;
 
 /** What an OBIS code names. */

@@ -162,11 +162,17 @@ json_t *ms_json_meter_state(const ms_sim_meter_t *sm)
         ms_iso8601_format(ms_floor_div(m->outage_end_ms, 1000), 0, e, sizeof e);
         json_object_set_new(supply, "outage_ends", json_string(e));
     }
+    static const char *const bstates[] = { "disconnected", "connected",
+                                           "ready_for_reconnection" };
+    json_t *breaker =
+        json_pack("{s:s, s:b, s:i, s:{s:f, s:I}}", "state", bstates[m->breaker], "output",
+                  ms_meter_output(m), "mode", (int)md->breaker_mode, "limiter",
+                  "threshold_w", (double)m->limiter_mw / 1000.0, "min_over_s",
+                  (json_int_t)(m->limiter_over_ms / 1000));
     json_t *logs = json_object();
-    static const char *const lognames[] = { "standard", "power", "clock", "config" };
     for (int l = 0; l < MS_LOG_COUNT; l++)
         json_object_set_new(
-            logs, lognames[l],
+            logs, ms_log_names[l],
             json_pack("{s:I, s:I, s:I}", "total", (json_int_t)m->logs[l].total, "kept",
                       (json_int_t)m->logs[l].n, "capacity", (json_int_t)m->logs[l].cap));
     json_t *profiles = json_array();
@@ -181,11 +187,11 @@ json_t *ms_json_meter_state(const ms_sim_meter_t *sm)
     json_t *billing =
         json_pack("{s:i, s:o, s:i}", "counter", (int)m->billing_count, "next",
                   time_or_null(m, m->next_billing_rtc), "kept", (int)m->billing_n);
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                     m->id, "model", md->name, "serial", md->serial, "clock", clock,
-                     "tariff", tariff, "supply", supply, "billing", billing, "load", load,
-                     "registers", regs, "logs", logs, "profiles", profiles, "ports",
-                     ms_json_ports(sm));
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "id", m->id, "model", md->name, "serial", md->serial, "clock", clock,
+                     "tariff", tariff, "supply", supply, "breaker", breaker, "billing",
+                     billing, "load", load, "registers", regs, "logs", logs, "profiles",
+                     profiles, "ports", ms_json_ports(sm));
 }
 
 const char *ms_event_name(unsigned code)
@@ -230,7 +236,6 @@ const char *ms_event_name(unsigned code)
 
 json_t *ms_json_events(const ms_meter_t *m, ms_log_id_t log)
 {
-    static const char *const lognames[] = { "standard", "power", "clock", "config" };
     const ms_ring_t *r = &m->logs[log];
     json_t *a = json_array();
     for (uint32_t i = 0; i < r->n; i++) {
@@ -248,7 +253,7 @@ json_t *ms_json_events(const ms_meter_t *m, ms_log_id_t log)
                                     : json_real((double)e->duration_ms / 1000));
         json_array_append_new(a, o);
     }
-    return json_pack("{s:s, s:I, s:I, s:o}", "log", lognames[log], "total",
+    return json_pack("{s:s, s:I, s:I, s:o}", "log", ms_log_names[log], "total",
                      (json_int_t)r->total, "kept", (json_int_t)r->n, "events", a);
 }
 

@@ -16,7 +16,7 @@
 
 #include "ms_err.h"
 
-#define STORE_FORMAT 2
+#define STORE_FORMAT 3
 #define MAX_METERS   64 /* per-meter bookkeeping of what is already stored */
 
 /* The meter's scalar state: ms_meter_t without pointers and rings. */
@@ -37,6 +37,8 @@ typedef struct core_rec {
     int64_t passive_activation_rtc;
     uint32_t error_flags;
     int32_t cal_slot, passive_slot; /* -1: the model's calendar / none */
+    int64_t breaker_changed_ms, limiter_mw, limiter_over_ms, over_since_ms;
+    uint32_t breaker;
     uint8_t powered, battery_ok, clock_invalid, tariff_frozen, pending_status;
 } core_rec_t;
 
@@ -45,7 +47,7 @@ typedef struct epoch_rec {
     int64_t t_start;
     ms_rtc_t rtc;
     int32_t cal_slot;
-    uint8_t powered, tariff_frozen, clock_invalid, first_status;
+    uint8_t powered, output, tariff_frozen, clock_invalid, first_status;
     ms_regs_t regs;
 } epoch_rec_t;
 
@@ -218,6 +220,11 @@ int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t cap)
     c.clock_invalid = m->clock_invalid;
     c.tariff_frozen = m->tariff_frozen;
     c.pending_status = m->pending_status;
+    c.breaker = m->breaker;
+    c.breaker_changed_ms = m->breaker_changed_ms;
+    c.limiter_mw = m->limiter_mw;
+    c.limiter_over_ms = m->limiter_over_ms;
+    c.over_since_ms = m->over_since_ms;
     ok &= sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meter VALUES(?,?,?,?,?)", -1,
                              &st, NULL) == SQLITE_OK;
     sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
@@ -305,6 +312,7 @@ int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t cap)
             r.rtc = e->rtc;
             r.cal_slot = slot_of(m, e->cal);
             r.powered = e->powered;
+            r.output = e->output;
             r.tariff_frozen = e->tariff_frozen;
             r.clock_invalid = e->clock_invalid;
             r.first_status = e->first_status;
@@ -445,6 +453,11 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
     m->clock_invalid = c.clock_invalid;
     m->tariff_frozen = c.tariff_frozen;
     m->pending_status = c.pending_status;
+    m->breaker = (ms_breaker_state_t)c.breaker;
+    m->breaker_changed_ms = c.breaker_changed_ms;
+    m->limiter_mw = c.limiter_mw;
+    m->limiter_over_ms = c.limiter_over_ms;
+    m->over_since_ms = c.over_since_ms;
     /* a load given again on the command line measures from now on */
     ms_load_cumulative(m->load, m->t_ms, m->regs.src_mwh);
 
@@ -545,6 +558,7 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
         e->rtc = r.rtc;
         e->cal = SLOT(r.cal_slot);
         e->powered = r.powered;
+        e->output = r.output;
         e->tariff_frozen = r.tariff_frozen;
         e->clock_invalid = r.clock_invalid;
         e->first_status = r.first_status;

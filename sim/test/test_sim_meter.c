@@ -652,6 +652,47 @@ static void test_analysis_logger(void **state)
     free(md);
 }
 
+static void test_breaker_and_limiter(void **state)
+{
+    ms_model_t *md = load_model(NULL, 0); /* control mode 1 */
+    int64_t t0 = utc_ms("2016-01-14T09:00:00Z");
+    ms_meter_t *m = ms_meter_new("m", md, ms_load_constant(1000000, 0, NULL), t0, NULL);
+    ms_meter_advance(m, t0 + H_MS);
+    assert_int_equal(ms_meter_breaker(m, MS_BREAKER_MANUAL_RECONNECT, "t"), MS_ESTATE);
+    assert_int_equal(ms_meter_breaker(m, MS_BREAKER_REMOTE_DISCONNECT, "t"), 0);
+    ms_meter_advance(m, t0 + 2 * H_MS);
+    assert_int_equal(m->regs.energy[MS_E_AP][0],
+                     1000000); /* nothing through an open breaker */
+    ms_reg_value_t v;
+    ms_obis_t volt = MS_OBIS(1, 0, 32, 7, 0, 255), pw = MS_OBIS(1, 0, 1, 7, 0, 255);
+    ms_meter_read(m, &volt, &v);
+    assert_int_equal(v.value, 230000); /* the supply side still has its voltage */
+    ms_meter_read(m, &pw, &v);
+    assert_int_equal(v.value, 0);
+    /* mode 1: a remote reconnect only makes it ready; the customer closes it */
+    assert_int_equal(ms_meter_breaker(m, MS_BREAKER_REMOTE_RECONNECT, "t"), 0);
+    assert_int_equal(m->breaker, MS_BREAKER_READY);
+    ms_meter_advance(m, t0 + 3 * H_MS);
+    assert_int_equal(m->regs.energy[MS_E_AP][0], 1000000);
+    assert_int_equal(ms_meter_breaker(m, MS_BREAKER_MANUAL_RECONNECT, "t"), 0);
+    ms_meter_advance(m, t0 + 4 * H_MS);
+    assert_int_equal(m->regs.energy[MS_E_AP][0], 2000000);
+    assert_int_equal(m->logs[MS_LOG_DISCONNECT].n, 3);
+    /* the limiter: 1 kW above 500 W for 60 s cuts the supply (ready for reconnection) */
+    ms_meter_set_limiter(m, 500000, 60000, "t");
+    ms_meter_advance(m, t0 + 5 * H_MS);
+    assert_int_equal(m->breaker, MS_BREAKER_READY);
+    assert_int_equal(m->regs.energy[MS_E_AP][0], 2000000 + 1000000 / 60);
+    assert_int_equal(ms_meter_event(m, MS_LOG_DISCONNECT, 3)->code, MS_EV_LIMITER);
+    /* the profile shows the cut: no energy in the quarter hours after it */
+    static ms_profile_entry_t e[40];
+    size_t n = ms_meter_profile(m, 0, t0 + 4 * H_MS + 30 * MIN_MS, t0 + 5 * H_MS, e, 40);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[2].value[0], 0);
+    ms_meter_free(m);
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_override_and_programming),
         cmocka_unit_test(test_sliding_demand),
         cmocka_unit_test(test_analysis_logger),
+        cmocka_unit_test(test_breaker_and_limiter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
