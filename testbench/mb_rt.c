@@ -1261,7 +1261,8 @@ int mb_file_scan(const mb_env_t *env, mb_file_t *f)
     s.dir = dir_of(f->path);
     s.phase = PH_SCAN;
     s.instr_max = env->max_instructions;
-    s.scn_deadline_ns = uv_hrtime() + 10000ull * 1000000u; /* loading takes no longer */
+    s.scn_limit_ms = 10000; /* loading a file takes no longer */
+    s.scn_deadline_ns = uv_hrtime() + (uint64_t)s.scn_limit_ms * 1000000u;
     s.head.next = s.head.prev = &s.head;
     s.steps = json_array();
     s.mlist = json_array();

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,6 +109,16 @@ def read(path):
         return f.read()
 
 
+def check_junit_xsd(test, path):
+    """Validate JUnit XML against reports/schema/junit-10.xsd (xmllint, from ci/deps)."""
+    if not shutil.which("xmllint"):
+        test.skipTest("xmllint not installed (ci/deps installs libxml2-utils)")
+    xsd = os.path.join(SRC, "reports", "schema", "junit-10.xsd")
+    p = subprocess.run(["xmllint", "--noout", "--schema", xsd, path],
+                       capture_output=True, text=True, timeout=60)
+    test.assertEqual(p.returncode, 0, p.stderr)
+
+
 def report_args(out):
     return ["--json", out.path("r.json"), "--junit", out.path("r.xml"),
             "--tap", out.path("r.tap"), "--html", out.path("r.html")]
@@ -148,6 +159,7 @@ class Suite(unittest.TestCase):
             page = read(out.path("r.html"))
             self.assertIn("<svg", page)
             ET.parse(out.path("r.xml"))
+            check_junit_xsd(self, out.path("r.xml"))
             tap = read(out.path("r.tap"))
             self.assertTrue(tap.startswith("TAP version 13"))
             self.assertNotIn("\nnot ok", tap)
@@ -201,6 +213,7 @@ class Selftest(unittest.TestCase):
             crash = got["selftest: a meter that dies is reported as a crash"]["meter"]
             self.assertEqual(crash.get("term_signal"), 9)
 
+            check_junit_xsd(self, out.path("r.xml"))
             junit = ET.parse(out.path("r.xml")).getroot()
             cases = {c.get("name"): c for c in junit.iter("testcase")}
             tap = read(out.path("r.tap"))
