@@ -845,25 +845,32 @@ int ms_meter_breaker(ms_meter_t *m, ms_breaker_op_t op, const char *who)
 {
     const int mode = m->model->breaker_mode;
     ms_breaker_state_t from = m->breaker, to = from;
-    /* IEC 62056-6-2 class 70: the control modes and the transitions they allow */
+    /* IEC 62056-6-2 class 70 (Disconnect control), control_mode: the transitions
+     * a..h each mode allows. Mode 0: always connected. Every mode 1..6 has remote
+     * disconnect (b, c), local disconnect (g) and manual reconnect (e); remote
+     * reconnect goes straight to connected (a) in modes 2 and 4, to
+     * ready_for_reconnection (d) in 1, 3, 5, 6; manual disconnect (f) exists in modes
+     * 1, 2 and 5. Local reconnect (h, modes 5 and 6) has no trigger in the model. */
+    if (mode == 0)
+        return MS_ESTATE;
     switch (op) {
     case MS_BREAKER_REMOTE_DISCONNECT:
-        if (mode == 0 || from == MS_BREAKER_DISCONNECTED)
+        if (from == MS_BREAKER_DISCONNECTED)
             return MS_ESTATE;
         to = MS_BREAKER_DISCONNECTED;
         break;
     case MS_BREAKER_REMOTE_RECONNECT:
-        if (mode == 0 || from != MS_BREAKER_DISCONNECTED)
+        if (from != MS_BREAKER_DISCONNECTED)
             return MS_ESTATE;
-        to = mode % 2 == 0 ? MS_BREAKER_CONNECTED : MS_BREAKER_READY;
+        to = mode == 2 || mode == 4 ? MS_BREAKER_CONNECTED : MS_BREAKER_READY;
         break;
     case MS_BREAKER_MANUAL_RECONNECT:
-        if (mode == 0 || from != MS_BREAKER_READY)
+        if (from != MS_BREAKER_READY)
             return MS_ESTATE;
         to = MS_BREAKER_CONNECTED;
         break;
     case MS_BREAKER_MANUAL_DISCONNECT:
-        if (mode < 3 || from != MS_BREAKER_CONNECTED)
+        if ((mode != 1 && mode != 2 && mode != 5) || from != MS_BREAKER_CONNECTED)
             return MS_ESTATE;
         to = MS_BREAKER_READY;
         break;

@@ -33,7 +33,11 @@ return {
     special_days = { { "01-01", "rest" }, { "05-01", "rest" }, { "12-25", "rest" }, { "12-26", "rest" } },
   },
   billing = { day = 1, time = "00:00", capacity = 15 }, -- monthly end of billing
-  logs = { standard = 200, power = 100, clock = 100, config = 200 },
+  logs = { standard = 200, power = 100, clock = 100, config = 200, disconnect = 100 },
+  -- direct-connected: a load switch (COSEM Disconnect control 0-0:96.3.10.255).
+  -- control_mode 1 (IEC 62056-6-2 class 70): a remote reconnect only arms it, the
+  -- customer closes it with the button.
+  breaker = { mode = 1, reconnect_wait_s = 0 },
   battery_response = "continue", -- PMU option (a); "billing" (b), "freeze" (c)
   profiles = {
     -- load profile 1: energy per 15 minutes (VDEW P.01), two months

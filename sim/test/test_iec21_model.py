@@ -174,6 +174,45 @@ class ProgrammingModeTests(unittest.TestCase):
         events = self.m.call(f"/meters/{self.m.id}/events?log=clock")["events"]
         self.assertGreaterEqual(len(events), 4)  # old/new for each of the two writes
 
+    def test_breaker(self):
+        m = Meter()  # its own meter: the breaker changes what the others measure
+        try:
+            path = f"/meters/{m.id}"
+            st = m.call(path)["breaker"]
+            self.assertEqual((st["state"], st["output"], st["mode"]), ("connected", True, 1))
+            self.assertEqual(m.call(f"{path}/breaker", {"op": "remote_disconnect"})["breaker"]["state"],
+                             "disconnected")
+            # control mode 1: no manual disconnect of an open switch; reconnect only arms it
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                m.call(f"{path}/breaker", {"op": "manual_disconnect"})
+            self.assertEqual(e.exception.code, 409)
+            self.assertIn("not a transition from disconnected", json.loads(e.exception.read())["error"]["message"])
+            e.exception.close()
+            m.call("/clock", {"advance_s": 3600})
+            st = m.call(f"{path}/breaker", {"op": "remote_reconnect"})
+            self.assertEqual((st["breaker"]["state"], st["breaker"]["output"]),
+                             ("ready_for_reconnection", False))
+            s = Session(m.addr)
+            try:
+                self.assertEqual(data(s.ask(b"R", b"1", b"96.3.10()")), "96.3.10(2)")  # control_state ready
+                # the hour open measured nothing
+                self.assertEqual(data(s.ask(b"R", b"1", b"1.8.0()")), "1.8.0(0000000.000*kWh)")
+                st = m.call(f"{path}/breaker", {"op": "manual_reconnect"})
+                self.assertEqual(st["breaker"]["output"], True)
+                self.assertEqual(data(s.ask(b"R", b"1", b"96.3.10()")), "96.3.10(1)")
+            finally:
+                s.close()
+            m.call("/clock", {"advance_s": 3600})
+            s = Session(m.addr)
+            try:  # one hour closed at 1.2 kW
+                self.assertEqual(data(s.ask(b"R", b"1", b"1.8.0()")), "1.8.0(0000001.200*kWh)")
+            finally:
+                s.close()
+            book = m.call(f"{path}/events?log=disconnect")["events"]
+            self.assertEqual([ev["code"] for ev in book], [108, 110, 109])
+        finally:
+            m.close()
+
     def test_refusals(self):
         s = Session(self.m.addr)
         try:

@@ -693,6 +693,47 @@ static void test_breaker_and_limiter(void **state)
     free(md);
 }
 
+/* IEC 62056-6-2 class 70 control_mode table: which transitions each mode allows */
+static void test_breaker_control_modes(void **state)
+{
+    const int C = MS_BREAKER_CONNECTED, R = MS_BREAKER_READY;
+    /* per mode: state after remote reconnect (a: C, d: R); manual disconnect (f) */
+    static const struct {
+        int after_reconnect;
+        bool manual_disconnect;
+    } want[7] = { { -1, false }, { R, true }, { C, true }, { R, false },
+                  { C, false },  { R, true }, { R, false } };
+    int64_t t0 = utc_ms("2016-01-14T09:00:00Z");
+    for (int mode = 0; mode <= 6; mode++) {
+        char set[32];
+        snprintf(set, sizeof set, "breaker.mode=%d", mode);
+        const char *sets[] = { set };
+        ms_model_t *md = load_model(sets, 1);
+        ms_meter_t *m =
+            ms_meter_new("m", md, ms_load_constant(1000000, 0, NULL), t0, NULL);
+        if (mode == 0) {
+            assert_int_equal(ms_meter_breaker(m, MS_BREAKER_REMOTE_DISCONNECT, "t"),
+                             MS_ESTATE);
+            assert_int_equal(ms_meter_breaker(m, MS_BREAKER_LOCAL_DISCONNECT, "t"),
+                             MS_ESTATE);
+            assert_int_equal(m->breaker, C);
+        } else {
+            assert_int_equal(ms_meter_breaker(m, MS_BREAKER_REMOTE_DISCONNECT, "t"), 0);
+            assert_int_equal(ms_meter_breaker(m, MS_BREAKER_REMOTE_RECONNECT, "t"), 0);
+            assert_int_equal(m->breaker, want[mode].after_reconnect);
+            if ((int)m->breaker == R) /* e: the customer closes it */
+                assert_int_equal(ms_meter_breaker(m, MS_BREAKER_MANUAL_RECONNECT, "t"),
+                                 0);
+            assert_int_equal(m->breaker, C);
+            assert_int_equal(ms_meter_breaker(m, MS_BREAKER_MANUAL_DISCONNECT, "t"),
+                             want[mode].manual_disconnect ? 0 : MS_ESTATE);
+            assert_int_equal(m->breaker, want[mode].manual_disconnect ? R : C);
+        }
+        ms_meter_free(m);
+        free(md);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_sliding_demand),
         cmocka_unit_test(test_analysis_logger),
         cmocka_unit_test(test_breaker_and_limiter),
+        cmocka_unit_test(test_breaker_control_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
