@@ -300,9 +300,9 @@ int ms_meter_program_calendar(ms_meter_t *m, const ms_calendar_t *cal,
 
 /**
  * Operate the disconnect control (IEC 62056-6-2 class 70). The model's control_mode says
- * which transitions exist: 0 none (always connected); 1, 3, 5: a remote reconnect leads
- * to "ready for reconnection" and the customer reconnects manually; 2, 4, 6: a remote
- * reconnect closes the output at once; modes 3-6 allow manual disconnection; a local
+ * which transitions exist: 0 none (always connected); 1, 3, 5, 6: a remote reconnect
+ * leads to "ready for reconnection" and the customer reconnects manually; 2, 4: a remote
+ * reconnect closes the output at once; modes 1, 2, 5 allow manual disconnection; a local
  * disconnect (limiter) leaves the meter ready for reconnection. A reconnect within the
  * model's minimum wait after the last change is refused.
  * @return 0, MS_ESTATE (the transition does not exist in this state or mode), MS_EBUSY

@@ -47,6 +47,7 @@ static const char *const top_keys[] = { "name",
                                         "demand_subperiods",
                                         "breaker",
                                         "limiter",
+                                        "dlms",
                                         NULL };
 
 static int load_readout(ms_luacfg_t *c, ms_model_iec21_t *x)
@@ -312,7 +313,8 @@ int ms_model_load_with(const char *path, const char *const *overrides, size_t no
     }
     m->demand_subperiods = (uint8_t)sub;
     if ((rc = ms_cfg_calendar(&c, &m->calendar)) || (rc = ms_cfg_billing_logs(&c, m)) ||
-        (rc = ms_cfg_profiles(&c, m)) || (rc = load_iec21(&c, m)))
+        (rc = ms_cfg_profiles(&c, m)) || (rc = load_iec21(&c, m)) ||
+        (rc = ms_cfg_dlms(&c, m)))
         goto out;
 out:
     ms_luacfg_close(&c);

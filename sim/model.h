@@ -64,6 +64,45 @@ typedef struct ms_profile_def {
     uint8_t ch_kind[MS_PROFILE_MAX_CHANNELS]; /* ms_channel_kind_t */
 } ms_profile_def_t;
 
+#define MS_MODEL_MAX_CLIENTS 8
+
+/** What a DLMS client may do (the access rights its Association LN object lists). */
+typedef enum ms_dlms_access {
+    MS_DLMS_PUBLIC = 0, /* reads the identification, the clock and the registers */
+    MS_DLMS_READ,       /* reads every object (no secrets) */
+    MS_DLMS_MANAGE,     /* reads and writes what is writable, invokes methods */
+} ms_dlms_access_t;
+
+/** One DLMS client (an Association LN of the logical device, with its Security Setup). */
+typedef struct ms_dlms_client {
+    uint16_t sap;      /* client SAP (HDLC client address, wrapper source wPort) */
+    char name[16];     /* "public", "reader", "management" */
+    uint8_t mechanism; /* dlms_mechanism_t: 0 lowest, 1 LLS, 5 HLS-GMAC */
+    uint8_t access;    /* ms_dlms_access_t */
+    char password[33]; /* LLS secret */
+    uint8_t policy;    /* DLMS_POLICY_* bits (Security Setup security_policy) */
+    bool ciphered;     /* security suite 0 keys below are in use */
+    uint8_t ek[16], ak[16];
+    bool has_title;
+    uint8_t client_title[8]; /* Security Setup client_system_title, when fixed */
+} ms_dlms_client_t;
+
+/** DLMS/COSEM settings of a model (one logical device, the management one). */
+typedef struct ms_model_dlms {
+    uint16_t logical_device;    /* server SAP / upper HDLC address (default 1) */
+    uint16_t physical_address;  /* lower HDLC address (default 16 + serial mod 10000) */
+    uint8_t system_title[8];    /* default: FLAG id + the serial's last 10 digits, BCD */
+    uint16_t max_pdu;           /* server max receive PDU size (default 1024) */
+    uint8_t hdlc_window;        /* window size offered (1..7, default 1) */
+    uint16_t hdlc_max_info;     /* max information field length offered (default 128) */
+    uint32_t hdlc_inactivity_s; /* IEC HDLC setup inactivity_time_out (default 120) */
+    uint32_t hdlc_inter_octet_ms; /* inter_octet_time_out (default 200) */
+    bool has_master_key;
+    uint8_t master_key[16]; /* KEK for Security Setup global_key_transfer */
+    size_t nclients;
+    ms_dlms_client_t clients[MS_MODEL_MAX_CLIENTS];
+} ms_model_dlms_t;
+
 /** What the meter does at power-up after an outage during which its battery had failed
  *  (Elster Power Master Unit behaviour). */
 typedef enum ms_battery_response {
@@ -108,6 +147,7 @@ typedef struct ms_model {
     size_t nprofiles;
     ms_profile_def_t profiles[MS_MODEL_MAX_PROFILES];
     ms_model_iec21_t iec21;
+    ms_model_dlms_t dlms;
 } ms_model_t;
 
 /**

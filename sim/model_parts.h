@@ -25,6 +25,9 @@ int ms_cfg_profiles(ms_luacfg_t *c, ms_model_t *m);
 /** Fields "billing", "logs", "battery_response", "drift_ppm". */
 int ms_cfg_billing_logs(ms_luacfg_t *c, ms_model_t *m);
 
+/** Field "dlms" (absent: the default logical device with clients 16, 17 and 1). */
+int ms_cfg_dlms(ms_luacfg_t *c, ms_model_t *m);
+
 /**
  * A calendar from JSON with the model's calendar schema (docs/models.md), checked.
  * @param[out] msg  "field 'calendar.days[2][1]': ..." on error
