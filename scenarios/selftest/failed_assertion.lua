@@ -20,3 +20,16 @@ scenario "selftest: a measurement outside its limits fails the scenario" {
         :in_range(200, 1500, { requirement = "selftest clause tr" })
     end)
   end }
+
+scenario "selftest: a step that fails every attempt is retried, then fails" {
+  tags = { "selftest" },
+  function(t)
+    local tries = 0
+    t:step("flaky", { retry = 2, continue = true }, function()
+      tries = tries + 1
+      t:expect(tries, "attempt"):gt(10)
+    end)
+    t:step("runs after a failed step with continue", function()
+      t:measure("attempts made", tries):equals(3)
+    end)
+  end }

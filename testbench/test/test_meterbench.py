@@ -172,6 +172,8 @@ SELFTEST = {
         ("failed", "two and two: expected 5, got 4 (selftest requirement 1.2.3)"),
     "selftest: a measurement outside its limits fails the scenario":
         ("failed", "selftest reaction time = 1633 ms, limit 200..1500 ms (selftest clause tr)"),
+    "selftest: a step that fails every attempt is retried, then fails":
+        ("failed", "step 'flaky': attempt: expected > 10, got 3"),
     "selftest: a meter that never answers makes the step time out":
         ("error", "step 'sign on to a silent meter' timed out after 2000 ms"),
     "selftest: a scenario over its wall-clock limit is stopped":
@@ -209,6 +211,11 @@ class Selftest(unittest.TestCase):
             tb = got["selftest: a Lua error ends the scenario with a traceback"]["traceback"]
             self.assertIn("stack traceback", tb)
             self.assertIn("in upvalue 'helper'", tb)
+            # retries: three attempts, and the step after it ran (continue = true)
+            flaky = got["selftest: a step that fails every attempt is retried, then fails"]
+            self.assertEqual([st["attempts"] for st in flaky["steps"]], [3, 1])
+            self.assertEqual(flaky["steps"][1]["status"], "passed")
+            self.assertEqual(flaky["steps"][1]["measurements"][0]["verdict"], "pass")
             # the metersim that was killed is stopped and its log is kept
             crash = got["selftest: a meter that dies is reported as a crash"]["meter"]
             self.assertEqual(crash.get("term_signal"), 9)
