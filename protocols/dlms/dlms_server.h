@@ -41,9 +41,9 @@ typedef enum dlms_mechanism {
 
 /** Conformance offered when dlms_assoc_cfg_t.conformance is 0: get, set, action,
  *  selective-access, multiple-references and block transfer with get, set and action. */
-#define DLMS_SERVER_CONFORMANCE_DEFAULT                                                  \
-    (DLMS_CONF_GET | DLMS_CONF_SET | DLMS_CONF_ACTION | DLMS_CONF_SELECTIVE_ACCESS |     \
-     DLMS_CONF_MULTIPLE_REFERENCES | DLMS_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |         \
+#define DLMS_SERVER_CONFORMANCE_DEFAULT                                              \
+    (DLMS_CONF_GET | DLMS_CONF_SET | DLMS_CONF_ACTION | DLMS_CONF_SELECTIVE_ACCESS | \
+     DLMS_CONF_MULTIPLE_REFERENCES | DLMS_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ |     \
      DLMS_CONF_BLOCK_TRANSFER_WITH_SET_OR_WRITE | DLMS_CONF_BLOCK_TRANSFER_WITH_ACTION)
 
 /** What the server accepts from one client SAP (the Association LN object of that
