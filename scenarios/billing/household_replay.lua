@@ -98,8 +98,9 @@ scenario "household replay: A+ equals the difference of the grid_import readings
     end)
     t:step("load profile P.01 over R5 against the readings", function()
       t:ok(c:program(t:param("password", "00000000")))
-      -- 10:00..14:00 CEST on the first day = 08:00..12:00 UTC
-      local p = t:ok(c:command("R5", "P.01(1606011000;1606011400)"))
+      -- 20:00..24:00 CEST on the first day = 18:00..22:00 UTC (the evening, when the
+      -- household imports; across the 22:00 tariff switch)
+      local p = t:ok(c:command("R5", "P.01(1606012000;1606020000)"))
       t:assert(p.reply, "answer to R5 P.01"):equals("DATA")
       local read, want = {}, {}
       local ts
@@ -121,9 +122,9 @@ scenario "household replay: A+ equals the difference of the grid_import readings
           want[#want + 1] = { mb.format_time(ts), e }
         end
       end
-      -- both ends of the range are included: 10:00, 10:15, ..., 14:00
+      -- both ends of the range are included: 20:00, 20:15, ..., 24:00
       t:measure("load profile entries", #read):equals(17)
-      t:plot{ title = "load profile P.01 (A+ per 15 min), 1 June 2016 10:00-14:00 CEST",
+      t:plot{ title = "load profile P.01 (A+ per 15 min), 1 June 2016 20:00-24:00 CEST",
         x = { label = "time", kind = "time" }, y = { label = "energy", unit = "kWh" },
         series = { { name = "read", points = read }, { name = "expected", points = want } } }
       t:ok(c:sign_off())
