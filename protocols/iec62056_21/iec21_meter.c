@@ -19,6 +19,12 @@
 ** - A block with a wrong BCC is NAKed only in programming mode; elsewhere no block is
 **   expected and it is discarded as a frame error.
 ** - After a readout the meter does not repeat it on NAK: it is back at 300 Bd.
+** - Mode E (6.4.5, Annex E): offered when the identification's enhanced character W is
+**   '2'. The option select "ACK 2 Z 2 CR LF" is acknowledged with the same message
+**   after reaction_option_ms; both sides then switch to Z (the identification's Z or
+**   a lower rate of mode C; another Z keeps 300 Bd) and to HDLC (IEC21_ACT_MODE_E).
+**   V = '2' with Y other than '2', or without W = '2', is an option select the meter
+**   does not understand.
 ** - Error message texts are ms_err names: unknown address "(MS_ENOENT)", refused
 **   password "(MS_EACCES)", unsupported command "(MS_ENOTSUP)".
 */
@@ -48,10 +54,12 @@ enum {
     S_CLOSING,     /* last message (B0, error) on the way; idle once sent */
     S_MODE_D,      /* mode D: waiting for the next push */
     S_MODE_D_PUSH, /* mode D: push on the wire */
+    S_MODE_E,      /* mode E: the link went to HDLC; input ignored */
 };
 
 static const char *const state_names[] = {
-    "idle", "wait-option", "readout", "programming", "closing", "mode-d", "mode-d-push",
+    "idle",    "wait-option", "readout",     "programming",
+    "closing", "mode-d",      "mode-d-push", "mode-e",
 };
 
 typedef struct qact {
@@ -389,10 +397,34 @@ static void on_request(iec21_meter_t *m, const iec21_msg_t *msg)
     }
 }
 
+static int b_mode_e_ack(iec21_meter_t *m, ms_wr_t *w, const void *arg)
+{
+    const char *z = arg;
+    const uint8_t b[6] = { IEC21_ACK, '2', (uint8_t)*z, '2', '\r', '\n' };
+    return ms_wr_bytes(w, b, sizeof b);
+}
+
 static void on_option_select(iec21_meter_t *m, const iec21_msg_t *msg)
 {
     const iec21_meter_cfg_t *c = &m->cfg;
     iec21_decoder_set_flags(&m->dec, 0);
+    if (msg->opt_v == '2' && msg->opt_y == '2' && c->enh_w == '2') {
+        unsigned baud = iec21_baud_of_z('C', msg->opt_z);
+        if (!baud || baud > iec21_baud_of_z('C', c->baud_z))
+            baud = 300;
+        size_t off, len;
+        if (build(m, TX_FIRST, b_mode_e_ack, &msg->opt_z, &off, &len) == 0)
+            send_tx(m, c->reaction_option_ms, off, len);
+        m->has_last = false;
+        qact_t a = { .type = IEC21_ACT_MODE_E, .baud = baud };
+        push(m, &a);
+        m->queued_baud = baud;
+        m->state = S_MODE_E;
+        char d[16];
+        snprintf(d, sizeof d, "%u", baud);
+        emit(m, IEC21_EV_MODE_E, d);
+        return;
+    }
     bool understood = msg->opt_v == '0' && (msg->opt_y == '0' || msg->opt_y == '1');
     /* Both sides switch only when the option select's Z repeats the identification's
      * (PROTOCOL-NOTES "option"); Z = '0' is 300 Bd, no switch. */
@@ -751,7 +783,7 @@ void iec21_meter_input(iec21_meter_t *m, uint64_t now_ms, const uint8_t *p, size
 {
     if (!n)
         return;
-    if (m->cfg.mode == 'D') { /* unidirectional: the meter does not listen */
+    if (m->cfg.mode == 'D' || m->state == S_MODE_E) { /* the meter does not listen */
         m->last_rx_ms = now_ms;
         return;
     }
@@ -782,6 +814,8 @@ void iec21_meter_tick(iec21_meter_t *m, uint64_t now_ms)
             mode_d_push(m, now_ms);
         return;
     }
+    if (m->state == S_MODE_E)
+        return;
     if (iec21_decoder_busy(&m->dec) && now_ms >= m->last_rx_ms + c->ta_ms) {
         iec21_decoder_reset(&m->dec);
         emit(m, IEC21_EV_TIMEOUT, "ta");
@@ -826,7 +860,7 @@ int iec21_meter_next_action(iec21_meter_t *m, iec21_action_t *a)
     m->qlen--;
     memset(a, 0, sizeof *a);
     a->type = q->type;
-    if (q->type == IEC21_ACT_SET_BAUD) {
+    if (q->type == IEC21_ACT_SET_BAUD || q->type == IEC21_ACT_MODE_E) {
         a->baud = q->baud;
         m->baud = q->baud;
     } else {
@@ -848,6 +882,8 @@ uint64_t iec21_meter_deadline(const iec21_meter_t *m)
     uint64_t d = UINT64_MAX;
     if (c->mode == 'D')
         return (m->state == S_MODE_D && !m->tx_pending) ? m->push_at_ms : UINT64_MAX;
+    if (m->state == S_MODE_E)
+        return UINT64_MAX;
     if (iec21_decoder_busy(&m->dec))
         d = m->last_rx_ms + c->ta_ms;
     if (m->tx_pending)

@@ -123,6 +123,8 @@ typedef enum iec21_meter_event {
                                  count ("1".."max_repeats"), "limit" when max_repeats
                                  is exhausted (back to the start), "ignored" when
                                  there is nothing to repeat */
+    IEC21_EV_MODE_E,          /* option select for mode E: the link goes to HDLC;
+                                 detail = rate */
 } iec21_meter_event_t;
 
 /**
@@ -161,6 +163,10 @@ typedef enum iec21_action_type {
     IEC21_ACT_SEND = 1, /* transmit data[0..len) */
     IEC21_ACT_SET_BAUD, /* switch the line rate to `baud` once everything sent before
                            this action is on the wire */
+    IEC21_ACT_MODE_E,   /* protocol mode E (IEC 62056-21 6.4.5, Annex E): once
+                           everything sent before is on the wire, the link belongs to
+                           the HDLC layer (IEC 62056-46) at `baud`, 8N1; the session
+                           is idle and ignores input until the caller frees it */
 } iec21_action_type_t;
 
 typedef struct iec21_action {

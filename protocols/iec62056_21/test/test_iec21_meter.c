@@ -373,6 +373,51 @@ static void test_mode_c_switch(void **state)
     iec21_meter_free(m);
 }
 
+/* Mode E (6.4.5): identification with the enhanced character "\\2"; the option select
+ * "ACK 2 5 2" is echoed after the option reaction time, then the link goes to HDLC at
+ * 9600 Bd and the session ignores what follows. Without W = '2' it is not understood:
+ * the readout at 300 Bd. */
+static void test_mode_e(void **state)
+{
+    prov_t p;
+    iec21_meter_cfg_t c = base_cfg('C', '5');
+    c.enh_w = '2';
+    iec21_meter_t *m = mk(&c, &p, 0);
+    in(m, 100, "/?!\r\n");
+    assert_int_equal(take(m), 1);
+    expect_send(0, 200, "/ABC5\\2METER1\r\n", strlen("/ABC5\\2METER1\r\n"));
+    iec21_meter_sent(m, 1000);
+    in(m, 1300,
+       "\x06"
+       "252\r\n");
+    assert_int_equal(take(m), 2);
+    expect_send(0, 500,
+                "\x06"
+                "252\r\n",
+                6);
+    assert_int_equal(acts[1].type, IEC21_ACT_MODE_E);
+    assert_int_equal(acts[1].baud, 9600);
+    assert_true(has_event(&p, IEC21_EV_MODE_E, "9600"));
+    assert_string_equal(iec21_meter_state_name(m), "mode-e");
+    iec21_meter_sent(m, 1600);
+    in(m, 1700, "/?!\r\n"); /* HDLC bytes or anything else: not for this session */
+    assert_int_equal(take(m), 0);
+    assert_int_equal(iec21_meter_deadline(m), UINT64_MAX);
+    iec21_meter_free(m);
+    /* a meter without mode E */
+    c.enh_w = 0;
+    m = mk(&c, &p, 0);
+    in(m, 100, "/?!\r\n");
+    assert_int_equal(take(m), 1);
+    iec21_meter_sent(m, 1000);
+    in(m, 1300,
+       "\x06"
+       "252\r\n");
+    assert_int_equal(take(m), 1);
+    expect_readout(0, 500);
+    iec21_meter_free(m);
+}
+
 /* The option select's Z differs from the identification's, or is '0': no switch. */
 static void test_mode_c_no_switch(void **state)
 {
@@ -940,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_mode_b),
         cmocka_unit_test(test_mode_c_switch),
         cmocka_unit_test(test_mode_c_no_switch),
+        cmocka_unit_test(test_mode_e),
         cmocka_unit_test(test_mode_c_tt),
         cmocka_unit_test(test_lowercase_mfr),
         cmocka_unit_test(test_programming_password_ok),
