@@ -561,7 +561,7 @@ static void srv_on_s(hdlc_link_t *l, const hdlc_frame_t *f)
 static int classify_dst(const hdlc_link_t *l, const hdlc_addr_t *d)
 {
     const hdlc_addr_t *me = &l->cfg.server;
-    if (d->size != me->size)
+    if (d->size != me->size && !l->cfg.any_address_size)
         return 0;
     uint16_t all = d->size == 4 ? HDLC_ADDR_ALL_STATION_14 : HDLC_ADDR_ALL_STATION;
     bool all_upper = d->upper == all;

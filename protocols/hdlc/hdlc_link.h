@@ -85,6 +85,10 @@ typedef struct hdlc_link_cfg {
     /* Server role: also answer frames to the calling physical device address (0x7E or
      * 0x3FFE) after this device called in. */
     bool accept_calling;
+    /* Server role: accept the server address in any of the sizes 1, 2 and 4 (clients
+     * choose; 6.4.2.2): a 1-byte address names the logical device alone, a 2-byte one
+     * needs both halves below 128. Answers use the size the client connected with. */
+    bool any_address_size;
     /* Client role: own client address, 7 bits (default 0x10, public client). */
     uint8_t client;
     /* Capabilities (server) or proposal (client), each in this station's own view:

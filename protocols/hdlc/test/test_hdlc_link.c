@@ -964,6 +964,38 @@ static void test_addressing(void **state)
     assert_frame(&out.frm[0], HDLC_UA, true);
     hdlc_link_free(l);
 
+    /* any address size: the 4-byte server 1/2361 answers 1- and 4-byte addresses
+     * (in the size asked), not a 2-byte one (2361 does not fit 7 bits) nor another
+     * physical device */
+    c = srv_cfg();
+    c.server = t_addr(1, 2361, 4);
+    c.any_address_size = true;
+    l = mk_link(&c);
+    n = t_mk(b, sizeof b, HDLC_SNRM, t_addr(1, 0, 1), cli_a(), true, 0, 0, false, NULL,
+             0);
+    feed(l, 1, b, n);
+    assert_frame(&out.frm[0], HDLC_UA, true);
+    assert_int_equal(out.frm[0].f.src.size, 1);
+    n = t_mk(b, sizeof b, HDLC_DISC, t_addr(1, 0, 1), cli_a(), true, 0, 0, false, NULL,
+             0);
+    feed(l, 2, b, n);
+    n = t_mk(b, sizeof b, HDLC_SNRM, t_addr(1, 2361, 4), cli_a(), true, 0, 0, false, NULL,
+             0);
+    feed(l, 3, b, n);
+    assert_frame(&out.frm[0], HDLC_UA, true);
+    assert_int_equal(out.frm[0].f.src.size, 4);
+    assert_int_equal(out.frm[0].f.src.lower, 2361);
+    n = t_mk(b, sizeof b, HDLC_DISC, t_addr(1, 2361, 4), cli_a(), true, 0, 0, false, NULL,
+             0);
+    feed(l, 4, b, n);
+    n = t_mk(b, sizeof b, HDLC_SNRM, t_addr(1, 57, 2), cli_a(), true, 0, 0, false, NULL,
+             0);
+    assert_int_equal(feed(l, 5, b, n)->nact, 0);
+    n = t_mk(b, sizeof b, HDLC_SNRM, t_addr(1, 2362, 4), cli_a(), true, 0, 0, false, NULL,
+             0);
+    assert_int_equal(feed(l, 6, b, n)->nact, 0);
+    hdlc_link_free(l);
+
     /* configuration checks */
     int err;
     c = srv_cfg();
