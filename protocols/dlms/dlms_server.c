@@ -334,6 +334,7 @@ static void set_diag(aarq_eval_t *v, int source, int diag)
 static void eval_initiate(dlms_server_t *s, uint16_t csap, const dlms_assoc_cfg_t *cfg,
                           bool ciphered_ctx, const acse_user_info_t *ui, aarq_eval_t *v)
 {
+    uint8_t plain[128]; /* the deciphered InitiateRequest: v->iq points into it */
     v->init_err = DLMS_INITIATE_OTHER;
     if (ui->kind == DLMS_TAG_INITIATE_REQUEST) {
         if (cfg->policy) {
@@ -359,7 +360,6 @@ static void eval_initiate(dlms_server_t *s, uint16_t csap, const dlms_assoc_cfg_
             event(s, csap, 0, NULL, "AARQ: replayed invocation counter");
             return;
         }
-        uint8_t plain[128];
         dlms_sec_keys_t k = { cfg->ek, 16, cfg->ak, 16 };
         int n = dlms_sec_unprotect(c.content.p, c.content.len, v->title, &k, plain,
                                    sizeof plain, NULL, NULL);
