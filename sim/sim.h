@@ -17,6 +17,7 @@
 #include "phy.h"
 #include "simclock.h"
 #include "store.h"
+#include "view_cosem.h"
 
 typedef struct ms_sim ms_sim_t;
 typedef struct ms_port ms_port_t;
@@ -31,6 +32,7 @@ typedef struct ms_sim_meter {
     ms_port_t *ports[MS_SIM_MAX_PORTS];
     size_t nports;
     ms_store_t *store; /* --state, or NULL */
+    ms_cosem_t *cosem; /* the DLMS/COSEM view, shared by the meter's DLMS links */
 } ms_sim_meter_t;
 
 struct ms_sim {
@@ -63,10 +65,20 @@ typedef enum ms_port_kind {
     MS_PORT_TCP,
 } ms_port_kind_t;
 
+/** What a port speaks (metersim --protocol). */
+typedef enum ms_proto {
+    MS_PROTO_IEC21 = 0, /* IEC 62056-21 (with mode E to HDLC when the model offers it) */
+    MS_PROTO_DLMS_HDLC, /* DLMS/COSEM over IEC 62056-46 HDLC */
+    MS_PROTO_DLMS_WRAP, /* DLMS/COSEM over the IEC 62056-47 TCP wrapper */
+} ms_proto_t;
+
+/** "iec62056-21", "dlms-hdlc", "dlms-wrapper". */
+const char *ms_proto_name(ms_proto_t p);
+
 /** Observable state of a port (for the ready line and the control API). */
 typedef struct ms_port_info {
     ms_port_kind_t kind;
-    const char *protocol;       /* "iec62056-21" */
+    const char *protocol;       /* ms_proto_name() */
     char path[128];             /* pty: slave path */
     char link[256];             /* pty: symlink ("" = none) */
     char address[64];           /* tcp: "127.0.0.1:4059" */
@@ -77,19 +89,24 @@ typedef struct ms_port_info {
     const char *session;        /* state of the (last) session, e.g. "idle" */
     uint64_t rx_bytes, tx_bytes;
     unsigned sign_ons, readouts, bad_bcc, wrong_passwords, naks_received;
+    unsigned apdus;  /* DLMS: APDUs received */
+    unsigned mode_e; /* IEC 62056-21: switches to HDLC */
 } ms_port_info_t;
 
 /**
- * Serve IEC 62056-21 for a meter on a new pty, with a symlink at `link` (NULL: none).
+ * Serve a protocol for a meter on a new pty, with a symlink at `link` (NULL: none).
+ * IEC 62056-21 starts at 300 Bd 7E1; DLMS over HDLC at the model's rate, 8N1.
  * @param[out] msg  on error, what failed
- * @return 0 or a negative ms_err
+ * @return 0 or a negative ms_err (MS_EINVAL: the wrapper needs TCP)
  */
-int ms_port_open_pty(ms_sim_meter_t *sm, const char *link, ms_port_t **out, char *msg,
-                     size_t msgcap);
+int ms_port_open_pty(ms_sim_meter_t *sm, ms_proto_t proto, const char *link,
+                     ms_port_t **out, char *msg, size_t msgcap);
 
-/** Serve IEC 62056-21 for a meter on TCP host:port (port 0: any free port). */
-int ms_port_open_tcp(ms_sim_meter_t *sm, const char *host, unsigned port, ms_port_t **out,
-                     char *msg, size_t msgcap);
+/** Serve a protocol for a meter on TCP host:port (port 0: any free port); every
+ *  connection is its own link (an IEC 62056-21 session, an HDLC link, or a wrapper
+ *  stream with its associations). */
+int ms_port_open_tcp(ms_sim_meter_t *sm, ms_proto_t proto, const char *host,
+                     unsigned port, ms_port_t **out, char *msg, size_t msgcap);
 
 void ms_port_info(const ms_port_t *p, ms_port_info_t *info);
 

@@ -94,7 +94,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS billing(meter TEXT, seq INTEGER, rec BLOB,"
     "  PRIMARY KEY(meter, seq));"
     "CREATE TABLE IF NOT EXISTS calendar(meter TEXT, slot INTEGER, rec BLOB,"
-    "  PRIMARY KEY(meter, slot));";
+    "  PRIMARY KEY(meter, slot));"
+    "CREATE TABLE IF NOT EXISTS ic(meter TEXT, sap INTEGER, tx_next INTEGER,"
+    "  rx_next INTEGER, PRIMARY KEY(meter, sap));";
 
 int ms_store_open(const char *path, ms_store_t **out, char *msg, size_t cap)
 {
@@ -176,6 +178,40 @@ static int slot_of(const ms_meter_t *m, const ms_calendar_t *c)
         if (m->cal_owned[i] == c)
             return i;
     return -1;
+}
+
+int ms_store_put_counters(ms_store_t *s, const char *id, uint16_t sap, uint32_t tx_next,
+                          uint32_t rx_next, char *msg, size_t cap)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO ic VALUES(?, ?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fail(msg, cap, MS_EIO, "--state %s: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, sap);
+    sqlite3_bind_int64(st, 3, tx_next);
+    sqlite3_bind_int64(st, 4, rx_next);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : MS_EIO;
+    sqlite3_finalize(st);
+    return rc ? fail(msg, cap, rc, "--state %s: invocation counters not written: %s",
+                     s->path, sqlite3_errmsg(s->db))
+              : 0;
+}
+
+int ms_store_restore_counters(ms_store_t *s, const char *id, ms_cosem_t *v, char *msg,
+                              size_t cap)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT sap, tx_next, rx_next FROM ic WHERE meter = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(msg, cap, MS_EIO, "--state %s: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ms_cosem_set_counters(v, (uint16_t)sqlite3_column_int(st, 0),
+                              (uint32_t)sqlite3_column_int64(st, 1),
+                              (uint32_t)sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return 0;
 }
 
 static int exec1(ms_store_t *s, const char *sql)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "meter.h"
+#include "view_cosem.h"
 
 typedef struct ms_store ms_store_t;
 
@@ -42,5 +43,19 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
  * @return 0, MS_EIO (msg set)
  */
 int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t msgcap);
+
+/**
+ * Write the DLMS invocation counters of a client SAP (one small transaction; Green
+ * Book: they must survive a restart): the next transmit counter and the least receive
+ * counter accepted next.
+ * @return 0, MS_EIO (msg set)
+ */
+int ms_store_put_counters(ms_store_t *s, const char *id, uint16_t sap, uint32_t tx_next,
+                          uint32_t rx_next, char *msg, size_t cap);
+
+/** Restore every stored client's counters into the COSEM view (clients the model no
+ *  longer has are skipped). @return 0, MS_EIO */
+int ms_store_restore_counters(ms_store_t *s, const char *id, ms_cosem_t *v, char *msg,
+                              size_t cap);
 
 #endif
