@@ -228,7 +228,10 @@ static void run_iec21(ms_link_t *l)
     arm(l, iec21_meter_deadline(l->sess));
 }
 
-/* A DLMS APDU from a client: the meter's answer, written at out->len of answer_buf. */
+/* A DLMS APDU from a client: the meter's answer, written at `at` in answer_buf, at most
+ * `room` octets. choice: the meter sends APDUs of at most its own max PDU size (the
+ * model's dlms.max_pdu), longer values in blocks, even to a client that accepts more:
+ * as meters do, and some clients (Gurux DLMS C) need it. */
 static size_t dlms_answer(ms_link_t *l, uint16_t client, uint16_t server,
                           const uint8_t *apdu, size_t len, size_t room, size_t at)
 {
@@ -256,7 +259,7 @@ static void run_hdlc(ms_link_t *l)
             break;
         case HDLC_ACT_APDU: {
             size_t n = dlms_answer(l, a.client.upper, a.server.upper, a.data, a.len,
-                                   WRAP_MAX_APDU, 0);
+                                   l->port->sm->model->dlms.max_pdu, 0);
             if (a.ui)
                 break; /* connectionless: no answer (unconfirmed services only) */
             if (n == 0 || hdlc_link_send(l->hdlc, now_ms(), answer_buf, n) < 0)
@@ -313,7 +316,7 @@ static void wrap_input(ms_link_t *l, const uint8_t *buf, size_t len)
         if (rc == 0)
             break;
         size_t n = dlms_answer(l, f.src_wport, f.dst_wport, f.apdu, f.length,
-                               WRAP_MAX_APDU, WRAP_HEADER_LEN);
+                               l->port->sm->model->dlms.max_pdu, WRAP_HEADER_LEN);
         if (n == 0)
             continue;
         ms_wr_t w;
