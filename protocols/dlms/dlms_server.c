@@ -739,8 +739,10 @@ static int next_block(req_t *r)
     assoc_t *a = r->a;
     bool get = a->xf == XF_GET;
     size_t fixed = get ? 9u : 8u; /* tag type iip last(1) number(4) [choice(1)] */
-    if (r->room < fixed + 2)
+    if (r->room < fixed + 2) {
+        a->xf = XF_NONE;
         return EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_PDU_TOO_LONG);
+    }
     size_t left = a->xf_len - a->xf_pos;
     size_t n = fit(r->room - fixed);
     if (n > left)
@@ -761,7 +763,8 @@ static int next_block(req_t *r)
 }
 
 /* Send a->buf[0..len) (an encoded response body) whole behind tag/type, or start a long
- * answer with a->buf[skip..len) when it does not fit. */
+ * answer with a->buf[skip..len) when it does not fit. Returns 0, -1 (too long and no
+ * block transfer), or an EXC() code (not even a block fits). */
 static int answer_body(req_t *r, uint8_t tag, uint8_t type, size_t len, bool blocks_ok,
                        uint8_t xf, size_t skip)
 {
@@ -859,6 +862,7 @@ static int do_get(req_t *r, const dlms_apdu_t *q)
         return EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_NOT_SUPPORTED);
     bool blocks = a->conformance & DLMS_CONF_BLOCK_TRANSFER_WITH_GET_OR_READ;
     size_t len = 0;
+    int rc;
     switch (q->type) {
     case DLMS_GET_REQUEST_NORMAL:
         a->xf = XF_NONE;
@@ -870,21 +874,27 @@ static int do_get(req_t *r, const dlms_apdu_t *q)
         }
         /* a long value goes in blocks as the Data alone, without the Get-Data-Result
          * choice octet (a DAR always fits) */
-        if (answer_body(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_NORMAL, len, blocks,
-                        XF_GET, 1) < 0) {
+        rc = answer_body(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_NORMAL, len, blocks,
+                         XF_GET, 1);
+        if (rc < 0) {
             r->w.len = 0;
             iip_hdr(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_NORMAL);
             ms_wr_u8(&r->w, 1);
             ms_wr_u8(&r->w, DLMS_DAR_OTHER_REASON);
+            rc = 0;
         }
-        return 0;
+        return rc;
     case DLMS_GET_REQUEST_WITH_LIST:
         if (!(a->conformance & DLMS_CONF_MULTIPLE_REFERENCES))
             return EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_NOT_SUPPORTED);
         a->xf = XF_NONE;
-        if (get_results(r, NULL, g->list, g->count, &len) < 0 ||
-            answer_body(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_WITH_LIST, len,
-                        blocks, XF_GET, 0) < 0) {
+        rc = get_results(r, NULL, g->list, g->count, &len);
+        if (rc == 0)
+            rc = answer_body(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_WITH_LIST, len,
+                             blocks, XF_GET, 0);
+        if (rc > 0)
+            return rc;
+        if (rc < 0) {
             /* too large for the association: every item other-reason */
             r->w.len = 0;
             iip_hdr(r, DLMS_TAG_GET_RESPONSE, DLMS_GET_RESPONSE_WITH_LIST);
@@ -1204,9 +1214,11 @@ static int action_answer(req_t *r, size_t len, bool list, int rc)
 {
     bool blocks = r->a->conformance & DLMS_CONF_BLOCK_TRANSFER_WITH_ACTION;
     uint8_t type = list ? DLMS_ACTION_RESPONSE_WITH_LIST : DLMS_ACTION_RESPONSE_NORMAL;
-    if (rc == 0 && answer_body(r, DLMS_TAG_ACTION_RESPONSE, type, len, blocks,
-                               XF_ACTION_RESP, 0) == 0)
-        return 0;
+    if (rc == 0)
+        rc = answer_body(r, DLMS_TAG_ACTION_RESPONSE, type, len, blocks, XF_ACTION_RESP,
+                         0);
+    if (rc >= 0)
+        return rc; /* 0, or an exception: the actions ran but not even a block fits */
     r->w.len = 0;
     r->a->xf = XF_NONE;
     iip_hdr(r, DLMS_TAG_ACTION_RESPONSE, DLMS_ACTION_RESPONSE_NORMAL);
@@ -1557,6 +1569,8 @@ static int handle_xdlms(dlms_server_t *s, uint16_t csap, uint16_t ssap,
     }
     if (rc == 0 && (r.w.err || r.w.len > r.room))
         rc = EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_PDU_TOO_LONG);
+    if (rc == 0 && r.w.len == 0)
+        rc = EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_OTHER_REASON); /* never an empty answer */
     if (rc != 0)
         return put_exception(out, rc, 0);
     if (r.prot == PROT_PLAIN) {

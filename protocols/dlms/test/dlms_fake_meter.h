@@ -239,13 +239,19 @@ static int fm_get(void *ctx, const dlms_who_t *who, const dlms_attr_sel_t *sel,
         if (dlms_data_to_i64(&p->v.items[0], &from) < 0 ||
             dlms_data_to_i64(&p->v.items[1], &to) < 0 || from < 1 || to < from)
             return DLMS_DAR_SCOPE_OF_ACCESS_VIOLATED;
-        size_t rows = (m->profile_len - 3) / 21;
-        if ((size_t)to > rows)
-            to = (int64_t)rows;
-        size_t n = (size_t)(to - from + 1);
+        /* every row is 21 octets (fm_set keeps it so) */
+        ms_rd_t rd;
+        uint32_t rows = 0;
+        ms_rd_init(&rd, m->profile, m->profile_len);
+        ms_rd_u8(&rd);
+        axdr_read_length(&rd, &rows);
+        if ((int64_t)rows < to)
+            to = rows;
+        size_t n = to >= from ? (size_t)(to - from + 1) : 0;
         ms_wr_u8(out, DLMS_ARRAY);
         axdr_write_length(out, (uint32_t)n);
-        ms_wr_bytes(out, m->profile + 3 + (size_t)(from - 1) * 21, n * 21);
+        if (n)
+            ms_wr_bytes(out, m->profile + rd.pos + (size_t)(from - 1) * 21, n * 21);
         return 0;
     }
     return DLMS_DAR_OBJECT_UNDEFINED;
@@ -276,6 +282,13 @@ static int fm_set(void *ctx, const dlms_who_t *who, const dlms_attr_sel_t *sel,
         d->attribute_id == 2) {
         if (value->type != DLMS_ARRAY || !m->last_set_len)
             return DLMS_DAR_TYPE_UNMATCHED;
+        for (uint32_t i = 0; i < value->n; i++) {
+            const dlms_data_t *e = &value->v.items[i];
+            if (e->type != DLMS_STRUCTURE || e->n != 2 ||
+                e->v.items[0].type != DLMS_OCTET_STRING || e->v.items[0].n != 12 ||
+                e->v.items[1].type != DLMS_DOUBLE_LONG_UNSIGNED)
+                return DLMS_DAR_TYPE_UNMATCHED;
+        }
         uint8_t *p = realloc(m->profile, m->last_set_len);
         if (!p)
             return DLMS_DAR_HARDWARE_FAULT;

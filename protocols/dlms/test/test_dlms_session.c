@@ -950,6 +950,23 @@ static void test_malformed(void **state)
         dlms_server_apdu(p->s, FM_SAP_PUBLIC, 1, (const uint8_t *)"\xff", 1, &w),
         MS_ENOSPC);
     assert_int_equal(w.len, 0);
+    /* a ciphered association whose answer room is too small for even one block (found
+     * by fuzz_dlms_server: an empty plaintext was ciphered) */
+    pair_t *e = pair_new(FM_SAP_LLS_ENC, NULL, NULL);
+    {
+        pair_t *p_ = p;
+        p = e;
+        associate(p);
+        BUILD(dlms_client_get(p->c, name_attr(), W));
+        p = p_;
+    }
+    uint8_t small[40];
+    ms_wr_init(&w, small, sizeof small);
+    assert_int_equal(dlms_server_apdu(e->s, FM_SAP_LLS_ENC, 1, e->req, e->req_len, &w),
+                     0);
+    assert_int_equal(w.len, 3);
+    assert_memory_equal(small, "\xd8\x01\x04", 3);
+    pair_free(e);
     /* the answer is appended after a caller's header */
     uint8_t hdrbuf[64] = { 0xE6, 0xE7, 0x00 };
     ms_wr_init(&w, hdrbuf, sizeof hdrbuf);
