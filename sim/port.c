@@ -535,6 +535,9 @@ static ms_link_t *link_new(ms_port_t *port, ms_phy_t *phy, char *msg, size_t msg
         link_close(l);
         return NULL;
     }
+    /* arm the session's first deadline (a mode D meter pushes without being asked) */
+    if (l->sess)
+        run_iec21(l);
     return l;
 }
 
