@@ -350,6 +350,34 @@ static void test_active_calendar(void **state)
     assert_uint(item(rest, DLMS_STRUCTURE, 2, 0), DLMS_UNSIGNED, 2);
     assert_int_equal(rest->v.items[1].n, 1);
 
+    /* the same as the model's calendar, whatever it is */
+    const ms_calendar_t *mc = &f->md->calendar;
+    assert_int_equal(d.n, mc->ndays);
+    for (uint32_t k = 0; k < mc->ndays; k++) {
+        const dlms_data_t *p = item(&d, DLMS_ARRAY, mc->ndays, k);
+        assert_uint(item(p, DLMS_STRUCTURE, 2, 0), DLMS_UNSIGNED, mc->days[k].day_id);
+        for (uint32_t i = 0; i < mc->days[k].nactions; i++) {
+            const ms_day_action_t *x = &mc->days[k].actions[i];
+            const dlms_data_t *a =
+                item(&p->v.items[1], DLMS_ARRAY, mc->days[k].nactions, i);
+            const uint8_t t[4] = { (uint8_t)(x->start_min / 60),
+                                   (uint8_t)(x->start_min % 60), 0, 0 };
+            assert_octets(item(a, DLMS_STRUCTURE, 3, 0), t, 4);
+            assert_uint(&a->v.items[2], DLMS_LONG_UNSIGNED, x->rate);
+        }
+    }
+
+    /* a buffer too small (the session then retries with a larger one): nothing changes */
+    uint8_t small[16];
+    ms_wr_t sw;
+    ms_wr_init(&sw, small, sizeof small);
+    dlms_attr_sel_t s5 = { .desc = { 20, CAL, 5 } };
+    assert_int_equal(ms_cosem_ops.get(f->v, &reader, &s5, &sw), 0);
+    assert_int_not_equal(sw.err, 0);
+    assert_int_equal(get(f, &reader, 20, CAL, 5, &d), 0);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(f->commits, 0);
+
     /* no passive calendar: empty, no activation time */
     assert_int_equal(get(f, &reader, 20, CAL, 6, &d), 0);
     assert_name(&d, "");
@@ -590,6 +618,27 @@ static void test_rights(void **state)
         assert_int_equal(set(f, &reader, objs[i].cls, *objs[i].ln, 2, &one),
                          DLMS_DAR_READ_WRITE_DENIED);
     }
+    /* the object list: the management client writes 6..10 and activates; the reader
+     * reads */
+    for (int c = 0; c < 2; c++) {
+        const dlms_who_t *who = c ? &manage : &reader;
+        assert_int_equal(get(f, who, 15, MS_OBIS(0, 0, 40, 0, 0, 255), 2, &d), 0);
+        const dlms_data_t *o = NULL;
+        for (uint32_t i = 0; i < d.n; i++)
+            if (memcmp(d.v.items[i].v.items[2].v.bytes, &CAL, 6) == 0)
+                o = &d.v.items[i];
+        assert_non_null(o);
+        assert_uint(&o->v.items[0], DLMS_LONG_UNSIGNED, 20);
+        assert_uint(&o->v.items[1], DLMS_UNSIGNED, 0);
+        const dlms_data_t *attrs = &o->v.items[3].v.items[0];
+        const dlms_data_t *meths = &o->v.items[3].v.items[1];
+        assert_int_equal(attrs->n, 10);
+        for (uint32_t a = 0; a < 10; a++)
+            assert_uint(&attrs->v.items[a].v.items[1], DLMS_ENUM, c && a >= 5 ? 3 : 1);
+        assert_int_equal(meths->n, 1);
+        assert_uint(&meths->v.items[0].v.items[1], DLMS_ENUM, c ? 1 : 0);
+    }
+
     assert_int_equal(act(f, &public_, 9, TARIFF_SCRIPTS, 1, &one),
                      DLMS_ACTION_OBJECT_UNDEFINED);
     assert_int_equal(act(f, &reader, 9, TARIFF_SCRIPTS, 1, &one),
