@@ -45,9 +45,6 @@ scenario "mode B: the meter switches to Z's rate without an option select" {
 scenario "mode D: the meter pushes its data at 2400 Bd" {
   tags = { "iec62056-21", "mode-d" },
   requirements = { REQ.mode_d },
-  -- metersim arms a pty link's session timer only on the first event of the link, so a
-  -- mode D meter that nobody writes to never pushes (sim/port_iec21.c, link_new).
-  skip = "known metersim defect: mode D pushes nothing until the reader sends a byte",
   function(t)
     local m <close> = t:meter(model("D", { ["iec62056_21.mode_d_period_ms"] = 1000 }))
     local c <close> = m:iec21{ mode_d = true, response_timeout_ms = 5000 }
