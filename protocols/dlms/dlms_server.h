@@ -169,7 +169,8 @@ void dlms_server_free(dlms_server_t *s);
  *                        receive PDU size is enough: larger answers go in blocks, sized
  *                        to the smaller of that size and the room in out.
  * @return 0, or MS_ENOSPC when out is too small for the answer (an AARE or RLRE) or even
- *         for an exception-response (out->len then unchanged, no state changed).
+ *         for an exception-response (out->len then unchanged, no state changed);
+ *         MS_EINVAL for NULL arguments or an out already in error.
  *         Malformed or refused requests are answered on the wire, not returned as
  *         errors. The behaviour choices (which answer for which refusal) are listed at
  *         the top of dlms_server.c.
