@@ -449,10 +449,11 @@ static void test_passive_calendar_activation_time(void **state)
     ms_meter_advance(f->m, utc_ms("2016-01-15T09:00:00Z"));
     assert_string_equal(f->m->cal->name, "T2-NEW");
     assert_null(f->m->passive);
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(f->m->regs.override_rate, 0);
+    assert_int_equal(f->m->regs.rate, 2);
     /* Friday 13:00: rate 1 */
     ms_meter_advance(f->m, utc_ms("2016-01-15T12:00:00Z"));
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(f->m->regs.rate, 1);
     assert_int_equal(get(f, &reader, 20, CAL, 2, &d), 0);
     assert_name(&d, "T2-NEW");
     assert_int_equal(get(f, &reader, 20, CAL, 3, &d), 0);
