@@ -28,11 +28,13 @@ function(ms_add_fuzz_target name)
     add_test(NAME ${name} COMMAND ${name} -max_total_time=${MS_FUZZ_SECONDS}
              -rss_limit_mb=1024 -print_final_stats=1 ${workdir} ${T_CORPUS})
     set_tests_properties(${name} PROPERTIES LABELS fuzz
-                         TIMEOUT 600 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+                         TIMEOUT 600 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}
+                         ENVIRONMENT "MS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   else()
     target_sources(${name} PRIVATE ${PROJECT_SOURCE_DIR}/protocols/common/test/fuzz_replay_main.c)
     add_test(NAME ${name} COMMAND ${name} ${T_CORPUS})
-    set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
+    set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120
+                         ENVIRONMENT "MS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   endif()
 endfunction()
 
