@@ -119,12 +119,11 @@ typedef struct assoc {
     uint32_t client_pdu;    /* client max receive PDU size: the most we send */
     bool ciphered;          /* context LN with ciphering */
     bool ciphered_initiate; /* the InitiateRequest came ciphered (RLRQ/RLRE use it) */
-    uint8_t initiate_sc;
     bool has_title;
     uint8_t title[8]; /* client system title */
     bool has_ded;
     uint8_t ded[16];
-    dlms_ic_t ded_rx, ded_tx;
+    dlms_ic_t ded_rx; /* received counters of the dedicated key */
     uint8_t stoc[64], ctos[64];
     uint8_t stoc_len, ctos_len;
     /* transfer in progress */
@@ -648,13 +647,11 @@ static int handle_aarq(dlms_server_t *s, uint16_t csap, uint16_t ssap,
     a->client_pdu = v.client_pdu;
     a->ciphered = ciphered;
     a->ciphered_initiate = v.init_ciphered;
-    a->initiate_sc = v.init_sc;
     a->has_title = v.has_title;
     memcpy(a->title, v.title, 8);
     a->has_ded = v.has_ded;
     memcpy(a->ded, v.ded, 16);
     dlms_ic_init(&a->ded_rx);
-    dlms_ic_init(&a->ded_tx);
     if (hls) {
         memcpy(a->stoc, stoc, cfg.challenge_len);
         a->stoc_len = cfg.challenge_len;
@@ -1458,13 +1455,9 @@ static int protect_answer(req_t *r, ms_wr_t *out)
     }
     if (tag < 0)
         return put_exception(out, EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_OTHER_REASON), 0);
-    uint32_t ic = 0;
-    if (ded) {
-        if (dlms_ic_next(&a->ded_tx, &ic) < 0)
-            return put_exception(out, EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_OTHER_REASON), 0);
-    } else {
-        ic = s->ops->ic_next(s->ctx, r->csap);
-    }
+    /* one transmit counter for every key: a server IV never repeats, even when a
+     * client brings the same dedicated key to two associations */
+    uint32_t ic = s->ops->ic_next(s->ctx, r->csap);
     dlms_sec_keys_t k = ded ? ded_keys(a) : glo_keys(a);
     size_t at = out->len;
     if (dlms_cipher_apdu(out, (uint8_t)tag, a->cfg.server_title, r->sc, ic, &k, r->w.buf,

@@ -118,9 +118,10 @@ typedef struct dlms_server_ops {
 
     /** The next server (transmit) invocation counter for the key set of this client:
      *  returns the counter to use and stores counter + 1 persistently (it must strictly
-     *  increase across restarts). ic_next, ic_check and ic_accept concern the global key
-     *  set; counters of a dedicated key live only as long as its association and are
-     *  kept by the session. Either all three are set or none: without them an AARQ
+     *  increase across restarts). It numbers every ciphered answer (global and dedicated
+     *  key) and the HLS f(CtoS). ic_check and ic_accept concern the global key set; the
+     *  received counters of a dedicated key live only as long as its association and
+     *  are kept by the session. Either all three are set or none: without them an AARQ
      *  asking for the context with ciphering is rejected. */
     uint32_t (*ic_next)(void *ctx, uint16_t client_sap);
 
