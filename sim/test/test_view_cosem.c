@@ -26,126 +26,13 @@
 #include "ms_time.h"
 #include "view_cosem.h"
 
-#define H_MS 3600000LL
-
-static int64_t utc_ms(const char *iso)
-{
-    int64_t t;
-    if (ms_iso8601_parse(iso, &t, NULL) != 0)
-        fail_msg("bad time %s", iso);
-    return t * 1000;
-}
-
-typedef struct fixture {
-    ms_model_t *md;
-    ms_meter_t *m;
-    ms_cosem_t *v;
-    int commits;
-    uint32_t persisted_tx, persisted_rx;
-    uint8_t out[1 << 20];
-    uint8_t arena_mem[1 << 20];
-    dlms_arena_t arena;
-} fixture_t;
-
-static const dlms_who_t manage = { .client_sap = 1,
-                                   .server_sap = 1,
-                                   .mechanism = DLMS_MECH_HLS_GMAC,
-                                   .authenticated = true };
-static const dlms_who_t reader = {
-    .client_sap = 17, .server_sap = 1, .mechanism = DLMS_MECH_LLS, .authenticated = true
-};
-static const dlms_who_t public_ = { .client_sap = 16,
-                                    .server_sap = 1,
-                                    .mechanism = DLMS_MECH_LOWEST,
-                                    .authenticated = true };
-
-static void on_commit(void *ud)
-{
-    ((fixture_t *)ud)->commits++;
-}
-
-static void on_ic(void *ud, uint16_t sap, uint32_t tx, uint32_t rx)
-{
-    fixture_t *f = ud;
-    f->persisted_tx = tx;
-    f->persisted_rx = rx;
-}
-
-static fixture_t *setup_at(const char *start)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    f->md = calloc(1, sizeof *f->md);
-    char msg[512];
-    if (ms_model_load("sim/models/ms3p-direct.lua", f->md, msg, sizeof msg))
-        fail_msg("%s", msg);
-    int err = 0;
-    f->m =
-        ms_meter_new("m", f->md, ms_load_constant(1200000, 0, NULL), utc_ms(start), &err);
-    assert_non_null(f->m);
-    ms_cosem_hooks_t h = { .commit = on_commit, .ic_persist = on_ic, .ud = f };
-    f->v = ms_cosem_new(f->m, f->md, &h, &err);
-    assert_non_null(f->v);
-    return f;
-}
-
-static void teardown_f(fixture_t *f)
-{
-    ms_cosem_free(f->v);
-    ms_meter_free(f->m);
-    free(f->md);
-    free(f);
-}
-
-static dlms_attr_sel_t attr(uint16_t class_id, ms_obis_t ln, int a)
-{
-    dlms_attr_sel_t s = { .desc = { class_id, ln, (int8_t)a } };
-    return s;
-}
-
-/* GET through the ops; on success the decoded value (in the fixture's arena). */
-static int get_sel(fixture_t *f, const dlms_who_t *who, const dlms_attr_sel_t *s,
-                   dlms_data_t *val)
-{
-    ms_wr_t w;
-    ms_wr_init(&w, f->out, sizeof f->out);
-    int dar = ms_cosem_ops.get(f->v, who, s, &w);
-    if (dar)
-        return dar;
-    assert_int_equal(w.err, 0);
-    dlms_arena_init(&f->arena, f->arena_mem, sizeof f->arena_mem);
-    assert_int_equal(axdr_decode(f->out, w.len, &f->arena, val), 0);
-    return 0;
-}
-
-static int get(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int a, dlms_data_t *val)
-{
-    dlms_attr_sel_t s = attr(class_id, ln, a);
-    return get_sel(f, who, &s, val);
-}
+#include "cosem_fixture.h"
 
 static int64_t i64(const dlms_data_t *d)
 {
     int64_t x;
     assert_int_equal(dlms_data_to_i64(d, &x), 0);
     return x;
-}
-
-static int set(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int a, const dlms_data_t *val)
-{
-    dlms_attr_sel_t s = attr(class_id, ln, a);
-    return ms_cosem_ops.set(f->v, who, &s, val);
-}
-
-static int act(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int k, const dlms_data_t *params)
-{
-    dlms_method_desc_t d = { class_id, ln, (int8_t)k };
-    ms_wr_t w;
-    ms_wr_init(&w, f->out, sizeof f->out);
-    bool has_ret = false;
-    return ms_cosem_ops.action(f->v, who, &d, params, &w, &has_ret);
 }
 
 /* date-time octet string fields */

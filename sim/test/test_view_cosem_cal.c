@@ -27,6 +27,8 @@
 #include "view_cosem.h"
 #include "view_cosem_int.h" /* ax_* to write the values a client sends */
 
+#include "cosem_fixture.h"
+
 static const ms_obis_t CAL = { 0, 0, 13, 0, 0, 255 };
 static const ms_obis_t SPECIAL = { 0, 0, 11, 0, 0, 255 };
 static const ms_obis_t TARIFF_SCRIPTS = { 0, 0, 10, 0, 100, 255 };
@@ -34,134 +36,6 @@ static const ms_obis_t BILLING_SCRIPTS = { 0, 0, 10, 0, 1, 255 };
 static const ms_obis_t DISCONNECT_SCRIPTS = { 0, 0, 10, 0, 106, 255 };
 static const ms_obis_t REG_ACT = { 0, 0, 14, 0, 1, 255 };
 static const ms_obis_t BILLING_SCHEDULE = { 0, 0, 15, 0, 0, 255 };
-
-static int64_t utc_ms(const char *iso)
-{
-    int64_t t;
-    if (ms_iso8601_parse(iso, &t, NULL) != 0)
-        fail_msg("bad time %s", iso);
-    return t * 1000;
-}
-
-typedef struct fixture {
-    ms_model_t *md;
-    ms_meter_t *m;
-    ms_cosem_t *v;
-    int commits;
-    char last_event[160];
-    uint8_t out[1 << 16];
-    uint8_t arena_mem[1 << 18];
-    dlms_arena_t arena;
-    /* a value to send: written with ax_*, then decoded as the session would */
-    uint8_t val_buf[1 << 14];
-    uint8_t val_mem[1 << 16];
-    dlms_arena_t val_arena;
-    ms_wr_t w;
-} fixture_t;
-
-static const dlms_who_t manage = { .client_sap = 1,
-                                   .server_sap = 1,
-                                   .mechanism = DLMS_MECH_HLS_GMAC,
-                                   .authenticated = true };
-static const dlms_who_t reader = {
-    .client_sap = 17, .server_sap = 1, .mechanism = DLMS_MECH_LLS, .authenticated = true
-};
-static const dlms_who_t public_ = { .client_sap = 16,
-                                    .server_sap = 1,
-                                    .mechanism = DLMS_MECH_LOWEST,
-                                    .authenticated = true };
-
-static void on_commit(void *ud)
-{
-    ((fixture_t *)ud)->commits++;
-}
-
-static void on_event(void *ud, uint16_t sap, const char *what)
-{
-    fixture_t *f = ud;
-    snprintf(f->last_event, sizeof f->last_event, "%s", what);
-}
-
-static fixture_t *setup_with(const char *start, const char *const *set, size_t nset)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    f->md = calloc(1, sizeof *f->md);
-    char msg[512];
-    if (ms_model_load_with("sim/models/ms3p-direct.lua", set, nset, f->md, msg,
-                           sizeof msg))
-        fail_msg("%s", msg);
-    int err = 0;
-    f->m =
-        ms_meter_new("m", f->md, ms_load_constant(1200000, 0, NULL), utc_ms(start), &err);
-    assert_non_null(f->m);
-    ms_cosem_hooks_t h = { .commit = on_commit, .event = on_event, .ud = f };
-    f->v = ms_cosem_new(f->m, f->md, &h, &err);
-    assert_non_null(f->v);
-    return f;
-}
-
-static fixture_t *setup_at(const char *start)
-{
-    return setup_with(start, NULL, 0);
-}
-
-static void teardown_f(fixture_t *f)
-{
-    ms_cosem_free(f->v);
-    ms_meter_free(f->m);
-    free(f->md);
-    free(f);
-}
-
-/* GET through the ops; on success the decoded value (in the fixture's arena). */
-static int get(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int a, dlms_data_t *val)
-{
-    dlms_attr_sel_t s = { .desc = { class_id, ln, (int8_t)a } };
-    ms_wr_t w;
-    ms_wr_init(&w, f->out, sizeof f->out);
-    int dar = ms_cosem_ops.get(f->v, who, &s, &w);
-    if (dar)
-        return dar;
-    assert_int_equal(w.err, 0);
-    dlms_arena_init(&f->arena, f->arena_mem, sizeof f->arena_mem);
-    assert_int_equal(axdr_decode(f->out, w.len, &f->arena, val), 0);
-    return 0;
-}
-
-/* Start writing a value to send. */
-static ms_wr_t *val_begin(fixture_t *f)
-{
-    ms_wr_init(&f->w, f->val_buf, sizeof f->val_buf);
-    return &f->w;
-}
-
-/* The value written since val_begin, decoded. */
-static dlms_data_t val_end(fixture_t *f)
-{
-    dlms_data_t d;
-    assert_int_equal(f->w.err, 0);
-    dlms_arena_init(&f->val_arena, f->val_mem, sizeof f->val_mem);
-    assert_int_equal(axdr_decode(f->val_buf, f->w.len, &f->val_arena, &d), 0);
-    return d;
-}
-
-static int set(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int a, const dlms_data_t *val)
-{
-    dlms_attr_sel_t s = { .desc = { class_id, ln, (int8_t)a } };
-    return ms_cosem_ops.set(f->v, who, &s, val);
-}
-
-static int act(fixture_t *f, const dlms_who_t *who, uint16_t class_id, ms_obis_t ln,
-               int k, const dlms_data_t *params)
-{
-    dlms_method_desc_t d = { class_id, ln, (int8_t)k };
-    ms_wr_t w;
-    ms_wr_init(&w, f->out, sizeof f->out);
-    bool has_ret = false;
-    return ms_cosem_ops.action(f->v, who, &d, params, &w, &has_ret);
-}
 
 static void assert_octets(const dlms_data_t *d, const void *p, size_t n)
 {
