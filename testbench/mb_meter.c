@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mb_dlms.h"
 #include "mb_http.h"
 #include "mb_rt.h"
 
@@ -46,6 +47,8 @@ typedef struct mb_meter {
     json_t *ready_json;
     json_t *info; /* the results' "meter" object */
     char control[256], id[64], model[512], pty[256], link[512], tcp[128];
+    char protocol[32];
+    unsigned baud; /* the pty port's line rate (ready line) */
     char tmpdir[256];
 } mb_meter_t;
 
@@ -112,7 +115,8 @@ static void finish_c_side(mb_meter_t *m)
         return;
     m->finished = true;
     if (m->tmpdir[0]) {
-        unlink(m->link); /* metersim removes it on SIGTERM; not after SIGKILL */
+        if (m->link[0])
+            unlink(m->link); /* metersim removes it on SIGTERM; not after SIGKILL */
         rmdir(m->tmpdir);
     }
     if (m->info && m->loglen) {
@@ -209,6 +213,8 @@ static void take_ready(mb_meter_t *m, const char *line)
         const char *type = json_str(port, "type");
         if (!strcmp(type, "pty") && !m->pty[0]) {
             snprintf(m->pty, sizeof m->pty, "%s", json_str(port, "path"));
+            m->baud = (unsigned)json_integer_value(
+                json_object_get(json_object_get(port, "line"), "baud"));
         } else if (!strcmp(type, "tcp") && !m->tcp[0]) {
             snprintf(m->tcp, sizeof m->tcp, "%s", json_str(port, "address"));
         }
@@ -656,6 +662,55 @@ static int m_iec21(lua_State *L)
     return mb_session_open(L, spec, lua_istable(L, 2) ? 2 : 0);
 }
 
+/* m:dlms{...}: a DLMS/COSEM session on the meter's DLMS port (docs/scenario-api.md). */
+static int m_dlms(lua_State *L)
+{
+    mb_meter_t *m = check_meter(L, 1);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    int opts = lua_istable(L, 2) ? 2 : 0;
+    const char *transport = NULL;
+    if (opts) {
+        lua_getfield(L, opts, "transport");
+        transport = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        if (transport && strcmp(transport, "wrapper") && strcmp(transport, "hdlc"))
+            return luaL_error(L, "m:dlms: transport: \"wrapper\" or \"hdlc\" expected");
+    }
+    char spec[700];
+    bool hdlc;
+    unsigned baud = 9600;
+    if (m->kind == M_SIM) {
+        if (m->exited)
+            return mb_raise(L, "crash", "metersim (pid %d) is not running", m->pid);
+        bool wrapper = !strcmp(m->protocol, "dlms-wrapper");
+        if (!wrapper && strcmp(m->protocol, "dlms-hdlc"))
+            return luaL_error(L,
+                              "m:dlms: the meter speaks %s (start it with "
+                              "t:meter{protocol = \"dlms-hdlc\"} or \"dlms-wrapper\")",
+                              m->protocol);
+        hdlc = !wrapper;
+        if (transport && (!strcmp(transport, "hdlc")) != hdlc)
+            return luaL_error(L, "m:dlms: transport \"%s\": the meter speaks %s",
+                              transport, m->protocol);
+        if (hdlc && m->pty[0]) {
+            snprintf(spec, sizeof spec, "serial:%s", m->link[0] ? m->link : m->pty);
+            if (m->baud)
+                baud = m->baud;
+        } else if (m->tcp[0]) {
+            snprintf(spec, sizeof spec, "tcp:%s", m->tcp);
+        } else {
+            return luaL_error(L, "m:dlms: the meter has no port for DLMS");
+        }
+    } else {
+        hdlc = m->kind == M_SERIAL || (transport && !strcmp(transport, "hdlc"));
+        if (m->kind == M_SERIAL && transport && !strcmp(transport, "wrapper"))
+            return luaL_error(L, "m:dlms: the wrapper (IEC 62056-47) needs a TCP meter");
+        snprintf(spec, sizeof spec, "%s", m->spec);
+    }
+    return mb_dlms_open(L, spec, hdlc, baud, opts);
+}
+
 static int meter_index(lua_State *L)
 {
     lmeter_t *u = luaL_checkudata(L, 1, METER_MT);
@@ -690,6 +745,10 @@ static int meter_index(lua_State *L)
         lua_pushstring(L, m->control);
     } else if (!strcmp(k, "model")) {
         lua_pushstring(L, m->model);
+    } else if (!strcmp(k, "protocol")) {
+        lua_pushstring(L, m->protocol);
+    } else if (!strcmp(k, "baud")) {
+        lua_pushinteger(L, m->baud);
     } else if (!strcmp(k, "ready")) {
         mb_push_json(L, m->ready_json);
     } else {
@@ -703,6 +762,7 @@ void mb_meter_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "iec21", m_iec21 },
+        { "dlms", m_dlms },
         { "state", m_state },
         { "clock", m_clock },
         { "advance", m_advance },
@@ -831,9 +891,10 @@ static void resolve_load(mb_scn_t *s, const char *spec, char *out, size_t cap)
     snprintf(out, cap, "%s", spec); /* metersim names what is missing */
 }
 
-static const char *const sim_opts[] = { "model",     "load", "clock", "start",
-                                        "set",       "tcp",  "id",    "ready_timeout_ms",
-                                        "log_level", NULL };
+static const char *const sim_opts[] = {
+    "model",     "load",     "clock",     "start", "set", "tcp", "id", "ready_timeout_ms",
+    "log_level", "protocol", "transport", NULL
+};
 
 static int sim_meter(lua_State *L, int opts, const char *what)
 {
@@ -845,6 +906,7 @@ static int sim_meter(lua_State *L, int opts, const char *what)
                *load = env->sim_load ? env->sim_load : "constant:500",
                *start = "2016-06-01T00:00:00Z", *id = NULL, *log_level = NULL;
     bool tcp = false;
+    const char *protocol = "iec62056-21", *transport = NULL;
     lua_Integer ready_ms = env->ready_timeout_ms;
     if (opts) {
         lua_getfield(L, opts, "model");
@@ -863,8 +925,28 @@ static int sim_meter(lua_State *L, int opts, const char *what)
         tcp = lua_toboolean(L, -1);
         lua_getfield(L, opts, "ready_timeout_ms");
         ready_ms = luaL_optinteger(L, -1, ready_ms);
+        lua_getfield(L, opts, "protocol");
+        protocol = luaL_optstring(L, -1, protocol);
+        lua_getfield(L, opts, "transport");
+        transport = luaL_optstring(L, -1, NULL);
         /* the values stay on the stack until uv_spawn has copied them */
     }
+    if (strcmp(protocol, "iec62056-21") && strcmp(protocol, "dlms-hdlc") &&
+        strcmp(protocol, "dlms-wrapper"))
+        return luaL_error(L,
+                          "%s: protocol: \"iec62056-21\", \"dlms-hdlc\" or "
+                          "\"dlms-wrapper\" expected",
+                          what);
+    bool wrapper = !strcmp(protocol, "dlms-wrapper");
+    if (transport && strcmp(transport, "pty") && strcmp(transport, "tcp"))
+        return luaL_error(L, "%s: transport: \"pty\" or \"tcp\" expected", what);
+    if (wrapper && transport && !strcmp(transport, "pty"))
+        return luaL_error(
+            L, "%s: the DLMS wrapper runs on TCP only (transport = \"tcp\")", what);
+    /* the port: a pty unless the protocol or the transport says TCP */
+    bool use_pty = !wrapper && !(transport && !strcmp(transport, "tcp"));
+    if (!use_pty)
+        tcp = true;
     /* argv: strings kept alive on the Lua stack until uv_spawn has copied them */
     char model_path[1024], load_path[2048];
     resolve_model(s, model, model_path, sizeof model_path);
@@ -882,6 +964,10 @@ static int sim_meter(lua_State *L, int opts, const char *what)
     argv[argc++] = start;
     argv[argc++] = "--control";
     argv[argc++] = "127.0.0.1:0";
+    if (strcmp(protocol, "iec62056-21")) {
+        argv[argc++] = "--protocol";
+        argv[argc++] = protocol;
+    }
     if (id) {
         argv[argc++] = "--id";
         argv[argc++] = id;
@@ -946,9 +1032,12 @@ static int sim_meter(lua_State *L, int opts, const char *what)
         return mb_raise(L, "fixture", "sim_meter: cannot create a temporary folder: %s",
                         strerror(errno));
     }
-    snprintf(m->link, sizeof m->link, "%s/meter", m->tmpdir);
-    argv[argc++] = "--pty";
-    argv[argc++] = m->link;
+    snprintf(m->protocol, sizeof m->protocol, "%s", protocol);
+    if (use_pty) {
+        snprintf(m->link, sizeof m->link, "%s/meter", m->tmpdir);
+        argv[argc++] = "--pty";
+        argv[argc++] = m->link;
+    }
     argv[argc] = NULL;
 
     uv_loop_t *loop = env->loop;
@@ -989,8 +1078,8 @@ static int sim_meter(lua_State *L, int opts, const char *what)
     m->pid = m->proc.pid;
     uv_read_start((uv_stream_t *)&m->out, alloc_cb, on_out);
     uv_read_start((uv_stream_t *)&m->err, alloc_cb, on_err);
-    json_t *info =
-        json_pack("{s:s, s:s, s:i}", "kind", "sim", "model", model, "pid", m->pid);
+    json_t *info = json_pack("{s:s, s:s, s:i, s:s}", "kind", "sim", "model", model, "pid",
+                             m->pid, "protocol", protocol);
     record_meter(s, m, info);
     m->waiting_ready = true;
     lua_settop(L, ud);

@@ -20,6 +20,7 @@
 
 #include <lualib.h>
 
+#include "mb_dlms.h"
 #include "ms_time.h"
 
 extern const unsigned char mb_prelude[];
@@ -914,9 +915,11 @@ static int safe_require(lua_State *L)
     if (lua_getfield(L, -1, name) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
-    lua_CFunction builtin = !strcmp(name, "iec21") ? luaopen_mb_iec21
-                            : !strcmp(name, "mb")  ? luaopen_mb
-                                                   : NULL;
+    lua_CFunction builtin = !strcmp(name, "iec21")  ? luaopen_mb_iec21
+                            : !strcmp(name, "mb")   ? luaopen_mb
+                            : !strcmp(name, "dlms") ? luaopen_mb_dlms
+                            : !strcmp(name, "hdlc") ? luaopen_mb_hdlc
+                                                    : NULL;
     if (builtin) {
         lua_pushcfunction(L, builtin);
         lua_pushstring(L, name);
@@ -942,11 +945,11 @@ static int safe_require(lua_State *L)
             return 1;
         }
         if (!found)
-            return luaL_error(
-                L,
-                "module '%s' not found (built in: iec21, mb; files: %s/%s.lua, "
-                "%s/../lib/%s.lua)",
-                name, s->dir, rel, s->dir, rel);
+            return luaL_error(L,
+                              "module '%s' not found (built in: iec21, mb, dlms, hdlc; "
+                              "files: %s/%s.lua, "
+                              "%s/../lib/%s.lua)",
+                              name, s->dir, rel, s->dir, rel);
         if (luaL_loadfilex(L, path, "t") != LUA_OK)
             return lua_error(L);
         lua_pushstring(L, name);
@@ -1151,6 +1154,7 @@ static lua_State *new_state(mb_scn_t *s, char *msg, size_t cap)
     lua_setfield(L, LUA_REGISTRYINDEX, "mb.loaded");
     mb_meter_register(L);
     mb_session_register(L);
+    mb_dlms_register(L);
 
     lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_EVERY);
 
