@@ -40,6 +40,7 @@ static const char usage[] =
     "constant:IMPORT_W[:EXPORT_W]\n"
     "                        (default constant:500)\n"
     "  --pty LINK            serve a pty, with a symlink at LINK (repeatable)\n"
+    "  --serial DEVICE       serve a serial port, e.g. /dev/ttyUSB0 (repeatable)\n"
     "  --tcp HOST:PORT       serve TCP (repeatable; PORT 0 = any free port)\n"
     "  --protocol NAME       iec62056-21 (default; mode E to HDLC when the model offers\n"
     "                        it), dlms-hdlc (pty or TCP), dlms-wrapper (TCP, port 4059)\n"
@@ -66,6 +67,8 @@ typedef struct options {
     const char *state;
     const char *pty[MAX_LISTEN];
     int npty;
+    const char *serial[MAX_LISTEN];
+    int nserial;
     char tcp_host[MAX_LISTEN][64];
     unsigned tcp_port[MAX_LISTEN];
     int ntcp;
@@ -248,8 +251,12 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_STATE:
             o->state = optarg;
             break;
-        case O_FLEET:
         case O_SERIAL:
+            if (o->nserial == MAX_LISTEN)
+                return fail(2, "--serial: at most %d", MAX_LISTEN);
+            o->serial[o->nserial++] = optarg;
+            break;
+        case O_FLEET:
             return fail(2, "%s: not available in this version yet", argv[optind - 1]);
         case O_HELP:
             fputs(usage, stdout);
@@ -409,6 +416,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.npty; i++) {
         ms_port_t *p;
         if (ms_port_open_pty(sm, o.proto, o.pty[i], &p, msg, sizeof msg) != 0)
+            return fail(1, "%s", msg);
+    }
+    for (int i = 0; i < o.nserial; i++) {
+        ms_port_t *p;
+        if (ms_port_open_serial(sm, o.proto, o.serial[i], &p, msg, sizeof msg) != 0)
             return fail(1, "%s", msg);
     }
     for (int i = 0; i < o.ntcp; i++) {

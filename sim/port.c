@@ -551,32 +551,43 @@ const char *ms_proto_name(ms_proto_t p)
                                      : "iec62056-21";
 }
 
-int ms_port_open_pty(ms_sim_meter_t *sm, ms_proto_t proto, const char *link,
-                     ms_port_t **out, char *msg, size_t msgcap)
+/* A pty or serial port: one link on one byte stream. */
+static int open_line(ms_sim_meter_t *sm, ms_proto_t proto, ms_port_kind_t kind,
+                     const char *name, ms_port_t **out, char *msg, size_t msgcap)
 {
+    const char *flag = kind == MS_PORT_PTY ? "--pty" : "--serial";
     if (sm->nports >= MS_SIM_MAX_PORTS)
         return MS_ENOSPC;
     if (proto == MS_PROTO_DLMS_WRAP) {
-        snprintf(msg, msgcap, "--pty: the DLMS wrapper (IEC 62056-47) runs on TCP only");
+        snprintf(msg, msgcap, "%s: the DLMS wrapper (IEC 62056-47) runs on TCP only",
+                 flag);
         return MS_EINVAL;
     }
     ms_port_t *p = calloc(1, sizeof *p);
     if (!p)
         return MS_ENOMEM;
-    p->kind = MS_PORT_PTY;
+    p->kind = kind;
     p->proto = proto;
     p->sm = sm;
-    snprintf(p->link, sizeof p->link, "%s", link ? link : "");
+    snprintf(p->link, sizeof p->link, "%s", name ? name : "");
     bool iec = proto == MS_PROTO_IEC21;
-    ms_phy_pty_opts_t o = {
-        .link = link,
-        .line = iec ? MS_LINE_7E1(300) : MS_LINE_8N1(sm->model->iec21.baud),
-        .parity_out = iec && sm->model->iec21.parity_out,
-    };
+    ms_line_t line = iec ? MS_LINE_7E1(300) : MS_LINE_8N1(sm->model->iec21.baud);
+    bool parity = iec && sm->model->iec21.parity_out;
     ms_phy_t *phy;
-    int rc = ms_phy_pty_open(sm->sim->loop, &o, &link_cb, NULL, &phy);
+    int rc;
+    if (kind == MS_PORT_PTY) {
+        ms_phy_pty_opts_t o = { .link = name, .line = line, .parity_out = parity };
+        rc = ms_phy_pty_open(sm->sim->loop, &o, &link_cb, NULL, &phy);
+    } else {
+        /* a pty slave has no UART to pace the output: pace it here */
+        bool pty = strncmp(name, "/dev/pts/", 9) == 0;
+        ms_phy_tty_opts_t o = {
+            .path = name, .line = line, .pace = pty, .parity_out = parity
+        };
+        rc = ms_phy_tty_open(sm->sim->loop, &o, &link_cb, NULL, &phy);
+    }
     if (rc < 0) {
-        snprintf(msg, msgcap, "--pty %s: %s", link ? link : "", ms_strerror(rc));
+        snprintf(msg, msgcap, "%s %s: %s", flag, name ? name : "", ms_strerror(rc));
         free(p);
         return rc;
     }
@@ -590,6 +601,18 @@ int ms_port_open_pty(ms_sim_meter_t *sm, ms_proto_t proto, const char *link,
     sm->ports[sm->nports++] = p;
     *out = p;
     return 0;
+}
+
+int ms_port_open_pty(ms_sim_meter_t *sm, ms_proto_t proto, const char *link,
+                     ms_port_t **out, char *msg, size_t msgcap)
+{
+    return open_line(sm, proto, MS_PORT_PTY, link, out, msg, msgcap);
+}
+
+int ms_port_open_serial(ms_sim_meter_t *sm, ms_proto_t proto, const char *device,
+                        ms_port_t **out, char *msg, size_t msgcap)
+{
+    return open_line(sm, proto, MS_PORT_SERIAL, device, out, msg, msgcap);
 }
 
 static void on_accept(ms_phy_listener_t *lis, ms_phy_t *conn, void *ud)
@@ -643,9 +666,10 @@ void ms_port_info(const ms_port_t *p, ms_port_info_t *info)
     snprintf(info->address, sizeof info->address, "%s", p->address);
     info->connections = p->nlinks;
     info->session = p->last_session ? p->last_session : "idle";
-    if (p->kind == MS_PORT_PTY && p->links) {
+    if (p->kind != MS_PORT_TCP && p->links) {
         const ms_link_t *l = p->links;
-        snprintf(info->path, sizeof info->path, "%s", ms_phy_pty_slave(l->phy));
+        snprintf(info->path, sizeof info->path, "%.*s", (int)sizeof info->path - 1,
+                 p->kind == MS_PORT_PTY ? ms_phy_pty_slave(l->phy) : p->link);
         info->baud = l->baud;
         info->session = l->sess   ? iec21_meter_state_name(l->sess)
                         : l->hdlc ? hdlc_link_state_name(l->hdlc)

@@ -63,6 +63,7 @@ ms_sim_meter_t *ms_sim_find(const ms_sim_t *s, const char *id);
 typedef enum ms_port_kind {
     MS_PORT_PTY = 1,
     MS_PORT_TCP,
+    MS_PORT_SERIAL, /* a serial device (or another program's pty slave) */
 } ms_port_kind_t;
 
 /** What a port speaks (metersim --protocol). */
@@ -101,6 +102,16 @@ typedef struct ms_port_info {
  */
 int ms_port_open_pty(ms_sim_meter_t *sm, ms_proto_t proto, const char *link,
                      ms_port_t **out, char *msg, size_t msgcap);
+
+/**
+ * Serve a protocol for a meter on a serial device (termios): an optical head or RS-485
+ * adapter wired to a reader, or the slave of a pty another program owns (then output is
+ * paced in software at the line rate, as a UART would). Line: as for a pty.
+ * @return 0 or a negative ms_err (MS_EINVAL: the wrapper needs TCP; the device errors
+ *         of ms_phy_tty_open)
+ */
+int ms_port_open_serial(ms_sim_meter_t *sm, ms_proto_t proto, const char *device,
+                        ms_port_t **out, char *msg, size_t msgcap);
 
 /** Serve a protocol for a meter on TCP host:port (port 0: any free port); every
  *  connection is its own link (an IEC 62056-21 session, an HDLC link, or a wrapper

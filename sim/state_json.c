@@ -37,10 +37,12 @@ json_t *ms_json_ports(const ms_sim_meter_t *sm)
     for (size_t i = 0; i < sm->nports; i++) {
         ms_port_info_t in;
         ms_port_info(sm->ports[i], &in);
-        json_t *p =
-            json_pack("{s:s, s:s, s:s}", "type", in.kind == MS_PORT_PTY ? "pty" : "tcp",
-                      "protocol", in.protocol, "session", in.session);
-        if (in.kind == MS_PORT_PTY) {
+        json_t *p = json_pack("{s:s, s:s, s:s}", "type",
+                              in.kind == MS_PORT_PTY      ? "pty"
+                              : in.kind == MS_PORT_SERIAL ? "serial"
+                                                          : "tcp",
+                              "protocol", in.protocol, "session", in.session);
+        if (in.kind != MS_PORT_TCP) {
             json_object_set_new(p, "path", json_string(in.path));
             if (in.link[0])
                 json_object_set_new(p, "link", json_string(in.link));

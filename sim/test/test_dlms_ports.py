@@ -331,6 +331,25 @@ class HdlcTests(unittest.TestCase):
         finally:
             m.close()
 
+    def test_hdlc_on_a_serial_port(self):
+        """--serial: metersim opens a terminal device (here the slave of a pty this test
+        owns, as an optical head's tty would be) and speaks HDLC on it."""
+        master, slave = os.openpty()
+        tty.setraw(master)
+        m = Meter("--protocol", "dlms-hdlc", "--serial", os.ttyname(slave))
+        try:
+            self.assertEqual(m.port["type"], "serial")
+            c = HdlcClient(Line(master))
+            c.snrm()
+            self.assertEqual(aare_result(c.apdu(aarq())), (0, 0))
+            ok, data = get_data(c.apdu(get_request(*SERIAL)))
+            self.assertEqual(octets(data), b"60012345")
+            c.disc()
+        finally:
+            m.close()
+            os.close(master)
+            os.close(slave)
+
     def test_mode_e(self):
         m = Meter("--pty", self.link, "--set", 'iec62056_21.enhanced="2"')
         try:
