@@ -6,7 +6,7 @@
 ** SPDX-License-Identifier: MIT
 **
 ** Usage: bench_dlms_get [--metersim PATH] [--conns 1,100,1000] [--seconds 5]
-**                       [--warmup 0.5] [--json PATH]
+**                       [--warmup 0.5] [--pin] [--json PATH]
 **        bench_dlms_get --check [--metersim PATH] [--conns 1000]
 **
 ** Benchmark: starts `metersim --model ms3p-direct --clock stepped --protocol
@@ -31,6 +31,9 @@
 ** report N connections; then every association is released and closed. Exit 0 only
 ** if every value is right.
 **
+** --pin keeps this client on CPU 0 and the servers on CPU 1 (sched_setaffinity), so
+** that metersim and the echo server run under the same conditions.
+**
 ** Every process started here (metersim, the echo server) is stopped by its PID at the
 ** end, also on errors (atexit), and dies with this program (PR_SET_PDEATHSIG). Traffic
 ** goes to loopback addresses only.
@@ -47,6 +50,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -91,6 +95,20 @@
 /* ---- the processes this program starts ------------------------------------------- */
 
 static pid_t meter_pid = -1, echo_pid = -1;
+static bool pin; /* --pin: this client on CPU 0, the servers on CPU 1 */
+
+/* --pin: keep the calling process on one CPU. */
+static void pin_to(int cpu)
+{
+    if (!pin)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        fprintf(stderr, "bench_dlms_get: cannot pin to CPU %d: %s\n", cpu,
+                strerror(errno));
+}
 static int meter_out = -1; /* metersim's stdout (kept open: it may print again) */
 
 /* Stop a child by its PID: SIGTERM, wait up to 10 s, then SIGKILL. Returns its wait
@@ -179,6 +197,7 @@ static void start_metersim(const char *path, const char *const *extra, meter_inf
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(127);
+        pin_to(1);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -470,6 +489,7 @@ static void start_echo(struct sockaddr_in *sa)
         if (meter_out >= 0)
             close(meter_out);
         signal(SIGTERM, SIG_DFL);
+        pin_to(1);
         uv_loop_t loop;
         uv_tcp_t server;
         struct sockaddr_in a;
@@ -554,6 +574,9 @@ struct bench {
     uv_timer_t timer, watchdog;
     double warmup_s, seconds;
     uint64_t t_start, t_end;
+    pid_t server_pid;            /* whose CPU time is sampled with the window */
+    uint64_t cpu_start, cpu_end; /* its run time (ns), and this process's */
+    uint64_t self_start, self_end;
     uint64_t *lat; /* ns, answers completed while measuring */
     size_t nlat, lat_cap;
     uint64_t errors, other_errors_shown;
@@ -675,12 +698,30 @@ static void send_rlrq(conn_t *c)
     conn_send(c, &w);
 }
 
+/* CPU time a process has run so far, user and system, in ns (/proc/PID/schedstat,
+ * first field); 0 when unknown. */
+static uint64_t cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+    if (f) {
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
 static void on_measure_end(uv_timer_t *t)
 {
     bench_t *b = t->data;
     if (b->phase != P_MEASURE)
         return;
     b->t_end = uv_hrtime();
+    b->cpu_end = cpu_ns(b->server_pid);
+    b->self_end = cpu_ns(getpid());
     b->phase = P_DRAIN;
 }
 
@@ -688,6 +729,8 @@ static void on_warmup_end(uv_timer_t *t)
 {
     bench_t *b = t->data;
     b->phase = P_MEASURE;
+    b->cpu_start = cpu_ns(b->server_pid);
+    b->self_start = cpu_ns(getpid());
     b->t_start = uv_hrtime();
     uv_timer_start(&b->timer, on_measure_end, (uint64_t)(b->seconds * 1000), 0);
 }
@@ -919,6 +962,8 @@ typedef struct result {
     unsigned conns;
     const char *server;
     double gets_per_s, p50_ms, p99_ms, mean_ms, max_ms;
+    double server_cpu_us, client_cpu_us; /* CPU time per GET while measuring */
+    double server_load;                  /* the server's CPU time / wall time */
     uint64_t count, errors;
     double setup_s;
 } result_t;
@@ -943,19 +988,21 @@ static double pct_ms(const uint64_t *v, size_t n, double p)
 }
 
 /* One run: n associations to sa, through to their release. */
-static result_t run(bench_t *b, const struct sockaddr_in *sa, unsigned n)
+static result_t run(bench_t *b, const struct sockaddr_in *sa, pid_t server, unsigned n)
 {
     result_t res = { .conns = n };
     b->conns = calloc(n, sizeof *b->conns);
     if (!b->conns)
         die("out of memory");
     b->n = n;
+    b->server_pid = server;
     b->associated = b->idle = b->closed = 0;
     b->phase = P_SETUP;
     b->nlat = 0;
     b->errors = 0;
     b->other_errors_shown = 0;
     b->t_start = b->t_end = 0;
+    b->cpu_start = b->cpu_end = b->self_start = b->self_end = 0;
     uv_timer_init(b->loop, &b->timer);
     uv_timer_init(b->loop, &b->watchdog);
     b->timer.data = b->watchdog.data = b;
@@ -1002,6 +1049,14 @@ static result_t run(bench_t *b, const struct sockaddr_in *sa, unsigned n)
         for (size_t i = 0; i < b->nlat; i++)
             sum += (double)b->lat[i];
         res.mean_ms = b->nlat ? sum / (double)b->nlat / 1e6 : 0;
+        if (b->nlat && b->cpu_end > b->cpu_start && b->self_end > b->self_start) {
+            res.server_cpu_us =
+                (double)(b->cpu_end - b->cpu_start) / 1e3 / (double)b->nlat;
+            res.client_cpu_us =
+                (double)(b->self_end - b->self_start) / 1e3 / (double)b->nlat;
+            res.server_load =
+                (double)(b->cpu_end - b->cpu_start) / (double)(b->t_end - b->t_start);
+        }
     }
     return res;
 }
@@ -1179,7 +1234,7 @@ static int run_check(const char *metersim, unsigned n)
     uv_loop_init(&loop);
     bench_t b = { .loop = &loop, .check = true, .mi = &mi, .ex = &ex };
     uint64_t t0 = uv_hrtime();
-    result_t r = run(&b, &mi.addr, n);
+    result_t r = run(&b, &mi.addr, meter_pid, n);
     uv_loop_close(&loop);
     /* the clock is stepped: it must not have moved while the values were read */
     expect_t after;
@@ -1211,15 +1266,19 @@ static void write_json(const char *path, const result_t *res, size_t nres, doubl
     fprintf(f, "{\n  \"benchmark\": \"bench_dlms_get\",\n");
     fprintf(f, "  \"request\": \"GET-Request-Normal 3/1-0:1.8.0.255/2\",\n");
     fprintf(f, "  \"transport\": \"IEC 62056-47 wrapper, TCP 127.0.0.1\",\n");
-    fprintf(f, "  \"seconds\": %g, \"warmup_s\": %g,\n  \"runs\": [\n", seconds, warmup);
+    fprintf(f, "  \"seconds\": %g, \"warmup_s\": %g, \"pinned\": %s,\n  \"runs\": [\n",
+            seconds, warmup, pin ? "true" : "false");
     for (size_t i = 0; i < nres; i++) {
         const result_t *r = &res[i];
         fprintf(f,
                 "    {\"conns\": %u, \"server\": \"%s\", \"gets_per_s\": %.1f, "
                 "\"requests\": %" PRIu64 ", \"p50_ms\": %.4f, \"p99_ms\": %.4f, "
-                "\"mean_ms\": %.4f, \"max_ms\": %.3f, \"errors\": %" PRIu64 "}%s\n",
+                "\"mean_ms\": %.4f, \"max_ms\": %.3f, \"server_cpu_us_per_get\": %.3f, "
+                "\"client_cpu_us_per_get\": %.3f, \"server_cpu_load\": %.3f, "
+                "\"errors\": %" PRIu64 "}%s\n",
                 r->conns, r->server, r->gets_per_s, r->count, r->p50_ms, r->p99_ms,
-                r->mean_ms, r->max_ms, r->errors, i + 1 < nres ? "," : "");
+                r->mean_ms, r->max_ms, r->server_cpu_us, r->client_cpu_us, r->server_load,
+                r->errors, i + 1 < nres ? "," : "");
     }
     fprintf(f, "  ],\n  \"ratio_metersim_to_echo\": {");
     for (size_t i = 0; i + 1 < nres; i += 2)
@@ -1251,8 +1310,9 @@ static int run_bench(const char *metersim, const unsigned *conns, size_t nconns,
     printf("answer frame %zu octets (GET-Response %zu), the echo server sends the same "
            "bytes\n\n",
            cap_get.len, cap_get.len - WRAP_HEADER_LEN);
-    printf("%6s  %-9s %10s %9s %9s %9s %9s %7s %8s\n", "conns", "server", "GET/s",
-           "p50 ms", "p99 ms", "mean ms", "max ms", "errors", "vs echo");
+    printf("%6s  %-8s %9s %8s %8s %8s %8s %6s %8s %7s %8s %7s\n", "conns", "server",
+           "GET/s", "p50 ms", "p99 ms", "mean ms", "max ms", "errors", "srv us",
+           "srv CPU", "cli us", "vs echo");
     fflush(stdout);
 
     uv_loop_t loop;
@@ -1262,7 +1322,8 @@ static int run_bench(const char *metersim, const unsigned *conns, size_t nconns,
     uint64_t errors = 0;
     for (size_t i = 0; i < nconns; i++) {
         for (int s = 0; s < 2; s++) {
-            result_t r = run(&b, s == 0 ? &mi.addr : &echo_addr, conns[i]);
+            result_t r = run(&b, s == 0 ? &mi.addr : &echo_addr,
+                             s == 0 ? meter_pid : echo_pid, conns[i]);
             r.server = s == 0 ? "metersim" : "echo";
             res[2 * i + (size_t)s] = r;
             errors += r.errors;
@@ -1270,15 +1331,20 @@ static int run_bench(const char *metersim, const unsigned *conns, size_t nconns,
             if (s == 1 && r.gets_per_s > 0)
                 snprintf(ratio, sizeof ratio, "%.0f%%",
                          100.0 * res[2 * i].gets_per_s / r.gets_per_s);
-            printf("%6u  %-9s %10.0f %9.3f %9.3f %9.3f %9.2f %7" PRIu64 " %8s\n", r.conns,
-                   r.server, r.gets_per_s, r.p50_ms, r.p99_ms, r.mean_ms, r.max_ms,
-                   r.errors, ratio);
+            printf("%6u  %-8s %9.0f %8.3f %8.3f %8.3f %8.2f %6" PRIu64
+                   " %8.2f %6.0f%% %8.2f %7s\n",
+                   r.conns, r.server, r.gets_per_s, r.p50_ms, r.p99_ms, r.mean_ms,
+                   r.max_ms, r.errors, r.server_cpu_us, 100 * r.server_load,
+                   r.client_cpu_us, ratio);
             fflush(stdout);
         }
     }
     uv_loop_close(&loop);
     free(b.lat);
-    printf("\ntarget (DESIGN.md): at 100 associations >= 50%% of the echo server's rate "
+    printf("\nsrv us / cli us: CPU time (user + system) of the server / of this client "
+           "per GET while measuring;\nsrv CPU: the server's CPU time over wall time "
+           "(100%% = one core busy)\n");
+    printf("target (DESIGN.md): at 100 associations >= 50%% of the echo server's rate "
            "and >= 10x the Gurux DLMS C server example (about 9,000 GET/s here)\n");
     stop_child(&echo_pid);
     int st = stop_child(&meter_pid);
@@ -1299,7 +1365,7 @@ static int run_bench(const char *metersim, const unsigned *conns, size_t nconns,
 
 static const char usage[] =
     "usage: bench_dlms_get [--metersim PATH] [--conns 1,100,1000] [--seconds 5]\n"
-    "                      [--warmup 0.5] [--json PATH]\n"
+    "                      [--warmup 0.5] [--pin] [--json PATH]\n"
     "       bench_dlms_get --check [--metersim PATH] [--conns 1000]\n";
 
 int main(int argc, char **argv)
@@ -1311,6 +1377,7 @@ int main(int argc, char **argv)
         { "warmup", required_argument, 0, 'w' },
         { "json", required_argument, 0, 'j' },
         { "check", no_argument, 0, 'k' },
+        { "pin", no_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -1337,6 +1404,9 @@ int main(int argc, char **argv)
             break;
         case 'k':
             check = true;
+            break;
+        case 'p':
+            pin = true;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -1369,6 +1439,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
+    pin_to(0);
     atexit(stop_children);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = check ? run_check(metersim, conns[0])
