@@ -66,6 +66,7 @@ typedef struct mb_dlms {
     dlms_client_cfg_t ccfg;
     unsigned op_timeout_ms;
     bool closing, dead, released;
+    bool disc_closing; /* a DISC on its way out before the stream closes */
     char dead_why[160];
     int open_status;
     int wait, op;
@@ -347,7 +348,7 @@ static void on_timer(uv_timer_t *t);
 
 static void arm(mb_dlms_t *d)
 {
-    if (!d->link || !d->timer_init || d->closing)
+    if (!d->link || !d->timer_init || d->closing || d->disc_closing)
         return;
     uint64_t dl = hdlc_link_deadline(d->link);
     if (dl == UINT64_MAX) {
@@ -401,7 +402,7 @@ static void pump(mb_dlms_t *d)
 static void on_timer(uv_timer_t *t)
 {
     mb_dlms_t *d = t->data;
-    if (!d->link || d->closing)
+    if (!d->link || d->closing || d->disc_closing)
         return;
     hdlc_link_tick(d->link, now_ms());
     pump(d);
@@ -490,7 +491,7 @@ static void rx_wrap(mb_dlms_t *d, const uint8_t *buf, size_t len, uint64_t t_ns)
 static void on_data(ms_phy_t *p, const uint8_t *buf, size_t len, uint64_t t_ns, void *ud)
 {
     mb_dlms_t *d = ud;
-    if (d->closing)
+    if (d->closing || d->disc_closing)
         return;
     if (d->hdlc)
         rx_hdlc(d, buf, len, t_ns);
@@ -498,16 +499,20 @@ static void on_data(ms_phy_t *p, const uint8_t *buf, size_t len, uint64_t t_ns, 
         rx_wrap(d, buf, len, t_ns);
 }
 
+static void close_now(mb_dlms_t *d, const char *why);
+
 static void on_drained(ms_phy_t *p, uint64_t t_ns, void *ud)
 {
     mb_dlms_t *d = ud;
+    if (d->disc_closing) {
+        close_now(d, "closed");
+        return;
+    }
     if (d->link && !d->closing) {
         hdlc_link_sent(d->link, t_ns / 1000000u);
         pump(d);
     }
 }
-
-static void close_now(mb_dlms_t *d, const char *why);
 
 static void on_close(ms_phy_t *p, int err, void *ud)
 {
@@ -587,10 +592,36 @@ static void close_now(mb_dlms_t *d, const char *why)
     }
 }
 
+static void on_disc_timer(uv_timer_t *t)
+{
+    close_now(t->data, "closed");
+}
+
+/* Closing with the HDLC link connected: a DISC first (best effort, not awaited), so
+ * that the meter is free for the next client at once rather than after its inactivity
+ * time-out (a meter answers one primary station at a time). */
 static void res_shutdown(mb_res_t *r)
 {
     mb_dlms_t *d = (mb_dlms_t *)r;
     d->wait = W_NONE;
+    if (d->closing || d->disc_closing)
+        return;
+    if (d->hdlc && d->link_up && d->phy && !d->dead && d->timer_init) {
+        hdlc_frame_t f;
+        memset(&f, 0, sizeof f);
+        f.type = HDLC_DISC;
+        f.pf = true;
+        f.dst = d->lcfg.server;
+        hdlc_addr_client(&f.src, d->client);
+        uint8_t buf[32];
+        int n = hdlc_frame_encode(&f, buf, sizeof buf);
+        if (n > 0 && write_phy(d, buf, (size_t)n) == 0) {
+            d->disc_closing = true;
+            d->op = OP_NONE;
+            uv_timer_start(&d->timer, on_disc_timer, 500, 0);
+            return;
+        }
+    }
     close_now(d, "closed");
 }
 
