@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "control.h"
+#include "dlms_wrapper.h"
 #include "load.h"
 #include "log.h"
 #include "model.h"
@@ -311,6 +312,81 @@ static void cosem_event(void *ud, uint16_t sap, const char *what)
     ms_log(MS_LOG_DEBUG, sm->meter->id, "dlms client %u: %s", sap, what);
 }
 
+/* A push (Push setup method 1): one TCP connection per push carrying one wrapper frame
+ * (IEC 62056-47), closed once the frame is out. choice: source wPort the logical device,
+ * destination wPort 102 (0x66, the push client of the IDIS/DSMR profiles). */
+#define PUSH_WPORT 0x66u
+
+typedef struct push_job {
+    ms_sim_meter_t *sm;
+    bool closed;
+    size_t len;
+    uint8_t data[];
+} push_job_t;
+
+static void push_close(ms_phy_t *p, push_job_t *j)
+{
+    if (!j->closed) {
+        j->closed = true;
+        ms_phy_close(p);
+        free(j);
+    }
+}
+
+static void push_drained(ms_phy_t *p, uint64_t t_ns, void *ud)
+{
+    push_close(p, ud);
+}
+
+static void push_closed(ms_phy_t *p, int err, void *ud)
+{
+    push_close(p, ud);
+}
+
+static const ms_phy_cb_t push_cb = { .on_drained = push_drained,
+                                     .on_close = push_closed };
+
+static void push_connected(ms_phy_t *p, int status, void *ud)
+{
+    push_job_t *j = ud;
+    if (status < 0) { /* the backend closes and frees the stream */
+        ms_log(MS_LOG_WARN, j->sm->meter->id, "push: %s", ms_strerror(status));
+        free(j);
+        return;
+    }
+    int rc = ms_phy_write(p, j->data, j->len, 0);
+    ms_log(rc ? MS_LOG_WARN : MS_LOG_INFO, j->sm->meter->id, "push: %zu octets %s",
+           j->len, rc ? ms_strerror(rc) : "sent");
+    if (rc)
+        push_close(p, j);
+}
+
+static int cosem_push(void *ud, const char *dest, const uint8_t *apdu, size_t len)
+{
+    ms_sim_meter_t *sm = ud;
+    char host[64];
+    unsigned port;
+    if (parse_hostport(dest, host, sizeof host, &port) || port == 0)
+        return MS_EINVAL;
+    push_job_t *j = malloc(sizeof *j + WRAP_HEADER_LEN + len);
+    if (!j)
+        return MS_ENOMEM;
+    j->sm = sm;
+    j->closed = false;
+    ms_wr_t w;
+    ms_wr_init(&w, j->data, WRAP_HEADER_LEN + len);
+    wrap_encode(&w, sm->model->dlms.logical_device, PUSH_WPORT, apdu, len);
+    j->len = w.len;
+    ms_phy_t *p;
+    int rc =
+        ms_phy_tcp_connect(sm->sim->loop, host, port, &push_cb, j, push_connected, &p);
+    if (rc) {
+        free(j);
+        return rc;
+    }
+    return 0;
+}
+
 typedef struct app {
     ms_sim_t sim;
     ms_control_t *control;
@@ -404,6 +480,7 @@ int main(int argc, char **argv)
         .commit = cosem_commit,
         .ic_persist = cosem_ic_persist,
         .event = cosem_event,
+        .push = cosem_push,
         .ud = sm,
     };
     if (!(sm->cosem = ms_cosem_new(sm->meter, model, &hooks, &err)))

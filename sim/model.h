@@ -98,7 +98,8 @@ typedef struct ms_model_dlms {
     uint32_t hdlc_inactivity_s; /* IEC HDLC setup inactivity_time_out (default 120) */
     uint32_t hdlc_inter_octet_ms; /* inter_octet_time_out (default 200) */
     bool has_master_key;
-    uint8_t master_key[16]; /* KEK for Security Setup global_key_transfer */
+    uint8_t master_key[16];    /* KEK for Security Setup global_key_transfer */
+    char push_destination[64]; /* Push setup: "HOST:PORT" of the wrapper push (or "") */
     size_t nclients;
     ms_dlms_client_t clients[MS_MODEL_MAX_CLIENTS];
 } ms_model_dlms_t;

@@ -115,10 +115,10 @@ static int load_client(ms_luacfg_t *c, ms_dlms_client_t *cl)
 
 int ms_cfg_dlms(ms_luacfg_t *c, ms_model_t *m)
 {
-    static const char *const keys[] = { "logical_device", "physical_address",
-                                        "system_title",   "max_pdu",
-                                        "hdlc",           "master_key",
-                                        "clients",        NULL };
+    static const char *const keys[] = {
+        "logical_device", "physical_address", "system_title", "max_pdu", "hdlc",
+        "master_key",     "clients",          "push",         NULL
+    };
     static const char *const hkeys[] = { "window", "max_info", "inactivity_s",
                                          "inter_octet_ms", NULL };
     ms_model_dlms_t *d = &m->dlms;
@@ -155,8 +155,12 @@ int ms_cfg_dlms(ms_luacfg_t *c, ms_model_t *m)
         (rc = ms_luacfg_int(c, "physical_address", &pa, 16 + last4, 16, 0x3FFD)) ||
         (rc = hex_field(c, "system_title", d->system_title, 8, &has_title)) ||
         (rc = ms_luacfg_int(c, "max_pdu", &pdu, 1024, 64, 65535)) ||
-        (rc = hex_field(c, "master_key", d->master_key, 16, &d->has_master_key)))
+        (rc = hex_field(c, "master_key", d->master_key, 16, &d->has_master_key)) ||
+        (rc = ms_luacfg_str(c, "push", d->push_destination, sizeof d->push_destination,
+                            "")))
         return rc;
+    if (d->push_destination[0] && !strrchr(d->push_destination, ':'))
+        return ms_luacfg_fail(c, "push", "HOST:PORT expected, e.g. \"127.0.0.1:4059\"");
     d->logical_device = (uint16_t)ld;
     d->physical_address = (uint16_t)pa;
     d->max_pdu = (uint16_t)pdu;

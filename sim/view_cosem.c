@@ -1496,6 +1496,94 @@ static const cv_class_t cls_limiter = { .class_id = 71,
                                         .write_mask = BIT(4) | BIT(6),
                                         .ops = &limiter_ops };
 
+/* ---- Push setup (class 40, version 0) ------------------------------------------------
+ */
+
+/* The pushed objects (IDIS style: the logical device name, the clock, A+). */
+static const struct {
+    uint16_t class_id;
+    ms_obis_t ln;
+    int8_t attr;
+} push_objects[] = {
+    { 1, { 0, 0, 42, 0, 0, 255 }, 2 },
+    { 8, { 0, 0, 1, 0, 0, 255 }, 2 },
+    { 3, { 1, 0, 1, 8, 0, 255 }, 2 },
+};
+#define N_PUSH (sizeof push_objects / sizeof push_objects[0])
+
+static int push_get(ms_cosem_t *v, const cv_obj_t *o, const dlms_who_t *who, int attr,
+                    const dlms_access_sel_t *sel, ms_wr_t *w)
+{
+    const char *dest = v->md->dlms.push_destination;
+    switch (attr) {
+    case 1:
+        ax_obis(w, &o->ln);
+        break;
+    case 2: /* push_object_list */
+        ax_array(w, N_PUSH);
+        for (size_t i = 0; i < N_PUSH; i++)
+            ax_capture_def(w, push_objects[i].class_id, &push_objects[i].ln,
+                           push_objects[i].attr);
+        break;
+    case 3: /* send_destination_and_method: TCP, "HOST:PORT", A-XDR encoded xDLMS APDU */
+        ax_struct(w, 3);
+        ax_uint(w, DLMS_ENUM, 0);
+        ax_octets(w, dest, strlen(dest));
+        ax_uint(w, DLMS_ENUM, 0);
+        break;
+    case 4: /* communication_window: none (always) */
+        ax_array(w, 0);
+        break;
+    case 5: /* randomisation_start_interval */
+    case 7: /* repetition_delay */
+        ax_uint(w, DLMS_LONG_UNSIGNED, 0);
+        break;
+    case 6: /* number_of_retries */
+        ax_uint(w, DLMS_UNSIGNED, 0);
+        break;
+    }
+    return 0;
+}
+
+/* Method 1 push (integer 0): a DATA-NOTIFICATION (Green Book: long-invoke-id-and-
+ * priority, date-time as an octet string, notification-body = structure of the pushed
+ * attributes' values) to the destination. */
+static int push_action(ms_cosem_t *v, const cv_obj_t *o, const dlms_who_t *who,
+                       int method, const dlms_data_t *params, ms_wr_t *ret, bool *has_ret)
+{
+    const char *dest = v->md->dlms.push_destination;
+    if (!dest[0] || !v->h.push)
+        return DLMS_ACTION_OTHER_REASON;
+    static uint8_t buf[4096];
+    ms_wr_t w;
+    ms_wr_init(&w, buf, sizeof buf);
+    ms_wr_u8(&w, DLMS_TAG_DATA_NOTIFICATION);
+    ms_wr_u32be(&w, ++v->push_invoke_id & 0x00FFFFFFu);
+    uint8_t dt[DLMS_DATE_TIME_LEN + 2];
+    ms_wr_t dw;
+    ms_wr_init(&dw, dt, sizeof dt);
+    cv_datetime(v, ms_meter_rtc_ms(v->m), 0, &dw);   /* 09 0C + 12 octets */
+    ms_wr_bytes(&w, dt + 1, DLMS_DATE_TIME_LEN + 1); /* OCTET STRING: 0C + 12 octets */
+    ax_struct(&w, N_PUSH);
+    for (size_t i = 0; i < N_PUSH; i++) {
+        const cv_obj_t *po = cv_find(v, &push_objects[i].ln);
+        if (!po || po->cls->ops->get(v, po, who, push_objects[i].attr, NULL, &w))
+            ax_null(&w);
+    }
+    if (w.err)
+        return DLMS_ACTION_OTHER_REASON;
+    return v->h.push(v->h.ud, dest, buf, w.len) == 0 ? DLMS_ACTION_SUCCESS
+                                                     : DLMS_ACTION_TEMPORARY_FAILURE;
+}
+
+static const cv_ops_t push_ops = { push_get, NULL, push_action };
+static const cv_class_t cls_push = { .class_id = 40,
+                                     .version = 0,
+                                     .nattr = 7,
+                                     .nmeth = 1,
+                                     .meth_mask = BIT(1),
+                                     .ops = &push_ops };
+
 /* ---- building the table ------------------------------------------------------------ */
 
 static int add_data(ms_cosem_t *v, ms_obis_t ln, uint8_t acc, unsigned kind, unsigned arg)
@@ -1596,6 +1684,7 @@ static int build(ms_cosem_t *v)
     rc |= cv_add(v, &cls_limiter, MS_OBIS(0, 0, 17, 0, 0, 255), MS_DLMS_READ, 0);
     rc |= cv_add(v, &cls_iec_port, MS_OBIS(0, 0, 20, 0, 0, 255), MS_DLMS_READ, 0);
     rc |= cv_add(v, &cls_hdlc_setup, MS_OBIS(0, 0, 22, 0, 0, 255), MS_DLMS_READ, 0);
+    rc |= cv_add(v, &cls_push, MS_OBIS(0, 0, 25, 9, 0, 255), MS_DLMS_READ, 0);
     if (rc)
         return MS_ENOMEM;
     if ((rc = cv_add_calendar_objects(v)))

@@ -41,6 +41,10 @@ typedef struct ms_cosem_hooks {
     void (*ic_persist)(void *ud, uint16_t client_sap, uint32_t tx_next, uint32_t rx_next);
     /** Association events ("AARQ accepted", "HLS pass 4 ok", ...) for the log. */
     void (*event)(void *ud, uint16_t client_sap, const char *what);
+    /** Push setup method push: send the DATA-NOTIFICATION apdu (len octets, valid for
+     *  the call) to destination "HOST:PORT" over the wrapper. @return 0 or a negative
+     *  ms_err (the method then answers temporary-failure) */
+    int (*push)(void *ud, const char *destination, const uint8_t *apdu, size_t len);
     void *ud;
 } ms_cosem_hooks_t;
 

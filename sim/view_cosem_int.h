@@ -66,9 +66,10 @@ struct ms_cosem {
     uint32_t ic_rx_next[MS_MODEL_MAX_CLIENTS]; /* least client counter accepted next */
     ms_profile_entry_t *scratch;               /* profile entries for one read */
     size_t scratch_cap;
-    ms_calendar_t *passive; /* Activity Calendar: the passive calendar being written */
-    bool passive_dirty;     /* written since the last activation */
-    char who[64];           /* audit trail name of the client of the running access */
+    ms_calendar_t *passive;  /* Activity Calendar: the passive calendar being written */
+    bool passive_dirty;      /* written since the last activation */
+    char who[64];            /* audit trail name of the client of the running access */
+    uint32_t push_invoke_id; /* DATA-NOTIFICATION long-invoke-id of the last push */
 };
 
 /* ---- A-XDR writing (Blue Book 4.1.5 data types; lengths IEC 61334-6) ----------------

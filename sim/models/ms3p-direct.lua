@@ -38,6 +38,9 @@ return {
   -- control_mode 1 (IEC 62056-6-2 class 70): a remote reconnect only arms it, the
   -- customer closes it with the button.
   breaker = { mode = 1, reconnect_wait_s = 0 },
+  -- DLMS/COSEM (docs/cosem.md): logical device 1; the default clients 16 (public), 17
+  -- (LLS) and 1 (HLS-GMAC); pushes (Push setup 0-0:25.9.0.255) go nowhere until set.
+  dlms = { logical_device = 1, push = "" },
   battery_response = "continue", -- PMU option (a); "billing" (b), "freeze" (c)
   profiles = {
     -- load profile 1: energy per 15 minutes (VDEW P.01), two months

@@ -494,6 +494,41 @@ class SecurityTests(unittest.TestCase):
             finally:
                 m.close()
 
+    def test_push(self):
+        """Push setup 0-0:25.9.0.255 method push: a DATA-NOTIFICATION over the wrapper to
+        the destination of the model (Green Book DATA-NOTIFICATION; IEC 62056-47)."""
+        lis = socket.socket()
+        lis.bind(("127.0.0.1", 0))
+        lis.listen(1)
+        lis.settimeout(10)
+        dest = f"127.0.0.1:{lis.getsockname()[1]}"
+        m = Meter("--protocol", "dlms-wrapper", "--tcp", "127.0.0.1:0",
+                  "--set", f'dlms.push="{dest}"')
+        try:
+            c = Hls(Wrapper(m.tcp(), client=1))
+            c.associate()
+            ok, data = get_data(c.get(get_request(40, [0, 0, 25, 9, 0, 255], 3)))
+            self.assertTrue(ok)
+            self.assertIn(dest.encode(), data)
+            push = bytes.fromhex("C301C100280000190900FF0101") + b"\x0F\x00"
+            self.assertEqual(c.action(push)[:4], b"\xC7\x01\xC1\x00")
+            conn, _ = lis.accept()
+            conn.settimeout(10)
+            frame = Line(conn.fileno())
+            v, src, dst, n = struct.unpack(">HHHH", frame.read(8))
+            self.assertEqual((v, src, dst), (1, 1, 0x66))
+            apdu = frame.read(n)
+            conn.close()
+            self.assertEqual(apdu[0], 0x0F)  # data-notification
+            self.assertEqual(apdu[5], 0x0C)  # date-time: an octet string of 12
+            body = apdu[18:]
+            self.assertEqual(body[:2], b"\x02\x03")  # structure of the 3 pushed values
+            self.assertIn(b"MSM60012345", body)
+            c.w.s.close()
+        finally:
+            m.close()
+            lis.close()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
