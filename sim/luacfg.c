@@ -443,7 +443,18 @@ int ms_luacfg_set(ms_luacfg_t *c, const char *assignment)
             lua_settable(L, -3);
             break;
         }
-        if (lua_gettable(L, -2) != LUA_TTABLE) {
+        int ty = lua_gettable(L, -2);
+        if (ty == LUA_TNIL && !index) {
+            /* a section the model leaves out (e.g. dlms.hdlc of a model without a dlms
+             * table): create it; the model's checker still refuses a misspelt name */
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushlstring(L, p, n);
+            lua_pushvalue(L, -2);
+            lua_settable(L, -4);
+            ty = LUA_TTABLE;
+        }
+        if (ty != LUA_TTABLE) {
             set_msg(c, "--set %s: '%.*s' is not a table of the model", assignment,
                     (int)(next - assignment), assignment);
             lua_settop(L, top);

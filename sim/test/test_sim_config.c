@@ -155,6 +155,25 @@ static void test_model_errors(void **state)
     assert_non_null(strstr(msg, "/nonexistent/m.lua: cannot open"));
 }
 
+/* --set into a section the model file leaves out creates it; a misspelt one is still
+ * refused by the checker, naming the override. */
+static void test_set_missing_section(void **state)
+{
+    ms_model_t m;
+    char msg[256] = "";
+    const char *ok[] = { "dlms.hdlc.inactivity_s=2" };
+    int rc = ms_model_load_with("sim/models/ms3p-direct.lua", ok, 1, &m, msg, sizeof msg);
+    if (rc)
+        fail_msg("%s", msg);
+    assert_int_equal(m.dlms.hdlc_inactivity_s, 2);
+    assert_int_equal(m.dlms.hdlc_max_info, 128);
+    const char *typo[] = { "dlms.hdcl.inactivity_s=2" };
+    assert_int_equal(
+        ms_model_load_with("sim/models/ms3p-direct.lua", typo, 1, &m, msg, sizeof msg),
+        MS_EINVAL);
+    assert_non_null(strstr(msg, "hdcl"));
+}
+
 static void test_model_ok(void **state)
 {
     ms_model_t m;
@@ -181,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_line_of),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_model_ok),
+        cmocka_unit_test(test_set_missing_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
