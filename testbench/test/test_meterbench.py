@@ -141,7 +141,7 @@ class Suite(unittest.TestCase):
             self.assertEqual((s["failed"], s["error"]), (0, 0), stdout)
             self.assertGreaterEqual(s["passed"], 20)
             suites = {x["suite"] for x in doc["scenarios"]}
-            self.assertEqual(suites, {"iec62056-21", "billing", "dlms"})
+            self.assertEqual(suites, {"iec62056-21", "billing", "dlms", "hdlc"})
             self.assertFalse([x for x in doc["scenarios"] if "selftest" in x["tags"]],
                              "selftest scenarios are not in the default selection")
             for x in doc["scenarios"]:
