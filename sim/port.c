@@ -473,6 +473,10 @@ static int hdlc_start(ms_link_t *l, unsigned baud, char *msg, size_t msgcap)
     c.server.lower = d->physical_address;
     c.server.size = 4;
     c.any_address_size = true;
+    /* an I frame out of sequence is a sequence error: discarded, the poll answered with
+     * RR N(R) = V(R) (ISO/IEC 13239 checkpointing, as the DLMS UA conformance test plan's
+     * HDLC group expects), not FRMR */
+    c.ns_policy = HDLC_NS_DISCARD;
     c.max_info_tx = c.max_info_rx = d->hdlc_max_info;
     c.window_tx = c.window_rx = d->hdlc_window;
     c.inter_octet_ms =

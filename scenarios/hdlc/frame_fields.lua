@@ -117,9 +117,6 @@ scenario "an information field over the negotiated maximum gets FRMR with Y" {
 scenario "an I frame with an unexpected N(S) is discarded and the poll answered with RR" {
   tags = { "hdlc", "frame-fields", "negative" },
   requirements = { REQ.ns },
-  skip = "known metersim defect (documented choice, protocols/hdlc/hdlc_link.c: an N(S) "
-    .. "outside the window gets FRMR with W; ISO/IEC 13239 treats it as a sequence error: "
-    .. "discard, answer the poll with N(R) = V(R))",
   function(t)
     local m <close> = H.meter(t)
     local d <close> = H.session(m)
