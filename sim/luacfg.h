@@ -56,8 +56,9 @@ int ms_luacfg_open_json(ms_luacfg_t *c, const json_t *j, char *msg, size_t msgca
  * Override a field of the loaded table before it is read: "a.b.c=VALUE" sets field c of
  * table a.b to VALUE: true/false, a number, or else a string (quote it "..." to force a
  * string). Named tables on the path that the file leaves out are created (the model's
- * checker refuses misspelt names); list elements ([n]) must exist. Errors about that field then name the override instead of a
- * source line. The text is retained (not copied).
+ * checker refuses misspelt names); list elements ([n]) must exist. Errors about that
+ * field then name the override instead of a source line. The text is retained (not
+ * copied).
  * @return 0, or MS_EINVAL (message set: no '=', a path through a non-table, too many)
  */
 int ms_luacfg_set(ms_luacfg_t *c, const char *assignment);
