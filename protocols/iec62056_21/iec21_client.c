@@ -57,11 +57,10 @@ struct iec21_client {
     bool tx_pending;
     uint64_t tx_end_ms;
     uint64_t last_rx_ms;
-    uint64_t rx_end_ms;   /* end of the last whole message received */
-    uint64_t wait_ref_ms; /* the response time-out counts from here */
-    bool msg_started;
-    uint64_t msg_start_ms;
-    bool switch_armed; /* switch_wait_ms: SET_BAUD at switch_at_ms */
+    uint64_t rx_end_ms;    /* end of the last whole message received */
+    uint64_t wait_ref_ms;  /* the response time-out counts from here */
+    uint64_t msg_start_ms; /* first byte of the message being received */
+    bool switch_armed;     /* switch_wait_ms: SET_BAUD at switch_at_ms */
     unsigned switch_baud;
     uint64_t switch_at_ms;
     unsigned naks_block;    /* NAKs we sent for the answer awaited */
@@ -250,7 +249,6 @@ static void finish(iec21_client_t *c, int err)
         set_baud(c, c->initial_baud);
     iec21_decoder_set_flags(&c->dec, 0);
     iec21_decoder_reset(&c->dec);
-    c->msg_started = false;
     c->res.baud = c->queued_baud;
     if (err)
         c->state = C_FAILED;
@@ -472,15 +470,13 @@ iec21_client_t *iec21_client_new(const iec21_client_cfg_t *cfg, uint64_t now_ms,
     if (!cfg)
         goto fail;
     iec21_client_cfg_t k = *cfg;
-    size_t n = strnlen(k.address, sizeof k.address);
-    if (n > IEC21_ADDRESS_MAX)
+    /* The address must end within its array and make a valid request (clause 6.3.1). */
+    uint8_t scratch[IEC21_ADDRESS_MAX + 8];
+    ms_wr_t w;
+    ms_wr_init(&w, scratch, sizeof scratch);
+    if (!memchr(k.address, 0, sizeof k.address) ||
+        iec21_encode_request(&w, k.address) < 0)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        char ch = k.address[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= 'a' && ch <= 'z') || ch == ' '))
-            goto fail;
-    }
     if (!k.max_baud)
         k.max_baud = 19200;
     if (!k.reaction_ms)
@@ -539,7 +535,6 @@ static void begin(iec21_client_t *c, int op, bool keep_ident)
     }
     c->res.baud = c->queued_baud;
     c->op = op;
-    c->msg_started = false;
     c->switch_armed = false;
     c->switch_baud = 0;
     iec21_decoder_reset(&c->dec);
@@ -642,7 +637,6 @@ void iec21_client_input(iec21_client_t *c, uint64_t now_ms, const uint8_t *p, si
     if (iec21_decoder_busy(&c->dec) && now_ms >= c->last_rx_ms &&
         now_ms - c->last_rx_ms >= c->cfg.ta_ms) {
         iec21_decoder_reset(&c->dec); /* ta: the partial answer is void */
-        c->msg_started = false;
     }
     c->last_rx_ms = now_ms;
     size_t i = 0;
@@ -652,15 +646,12 @@ void iec21_client_input(iec21_client_t *c, uint64_t now_ms, const uint8_t *p, si
         size_t used = 0;
         iec21_msg_t m;
         int rc = iec21_decoder_feed(&c->dec, p + i, 1, &used, &m);
-        if (used && !was_busy && (rc != 0 || iec21_decoder_busy(&c->dec))) {
-            c->msg_started = true;
+        if (used && !was_busy && (rc != 0 || iec21_decoder_busy(&c->dec)))
             c->msg_start_ms = now_ms;
-        }
         i += used;
         if (rc == 0)
             continue;
         handle(c, now_ms, rc, &m);
-        c->msg_started = false;
     }
 }
 
@@ -677,7 +668,6 @@ void iec21_client_tick(iec21_client_t *c, uint64_t now_ms)
         if (now_ms < c->last_rx_ms + c->cfg.ta_ms)
             return;
         iec21_decoder_reset(&c->dec);
-        c->msg_started = false;
     }
     if (c->tx_pending || now_ms < c->wait_ref_ms + c->cfg.response_timeout_ms)
         return;

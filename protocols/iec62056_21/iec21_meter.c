@@ -397,11 +397,10 @@ static void on_request(iec21_meter_t *m, const iec21_msg_t *msg)
     }
 }
 
+/* The acknowledgement of mode E repeats the option select: ACK 2 Z 2 CR LF. */
 static int b_mode_e_ack(iec21_meter_t *m, ms_wr_t *w, const void *arg)
 {
-    const char *z = arg;
-    const uint8_t b[6] = { IEC21_ACK, '2', (uint8_t)*z, '2', '\r', '\n' };
-    return ms_wr_bytes(w, b, sizeof b);
+    return iec21_encode_option_select(w, '2', *(const char *)arg, '2');
 }
 
 static void on_option_select(iec21_meter_t *m, const iec21_msg_t *msg)
@@ -644,25 +643,15 @@ static void mode_d_push(iec21_meter_t *m, uint64_t now_ms)
 
 /* ---- configuration ---- */
 
-static bool printable(char c)
-{
-    return c >= 0x20 && c <= 0x7E;
-}
-
+/* Z of the identification (clause 6.4): a rate of mode B, C or D; in mode A a
+ * character that names no rate of modes B and C (6.4.1) and is not "\" (it would read
+ * as the "\W" separator). The identification encoder checks the rest (printable, not
+ * "/" or "!"). */
 static bool z_valid(char mode, char z)
 {
-    switch (mode) {
-    case 'B':
-        return z >= 'A' && z <= 'F';
-    case 'C':
-        return z >= '0' && z <= '6';
-    case 'D':
-        return z == '3';
-    default: /* 'A': any printable character naming no rate of modes B and C (6.4.1);
-                not "/" "!" (they end messages) nor "\" (it would read as "\W") */
-        return printable(z) && !(z >= 'A' && z <= 'F') && !(z >= '0' && z <= '6') &&
-               z != '/' && z != '!' && z != '\\';
-    }
+    if (mode != 'A')
+        return iec21_baud_of_z(mode, z) != 0;
+    return z != '\\' && !iec21_baud_of_z('B', z) && !iec21_baud_of_z('C', z);
 }
 
 static int check_cfg(iec21_meter_cfg_t *c)
@@ -671,36 +660,19 @@ static int check_cfg(iec21_meter_cfg_t *c)
         c->mode = 'C';
     if (!strchr("ABCD", c->mode))
         return MS_EINVAL;
-    if (strnlen(c->mfr, sizeof c->mfr) != 3)
-        return MS_EINVAL;
-    for (int i = 0; i < 3; i++) {
-        char ch = c->mfr[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
-            return MS_EINVAL;
-    }
     if (!c->baud_z && c->mode == 'D')
         c->baud_z = '3';
-    if (!z_valid(c->mode, c->baud_z))
+    /* Strings must end within their arrays; then the encoders judge the fields the
+     * session sends (clause 6.3.1 address, 6.3.2 identification). */
+    if (!memchr(c->mfr, 0, sizeof c->mfr) || !memchr(c->ident, 0, sizeof c->ident) ||
+        !memchr(c->address, 0, sizeof c->address) || !z_valid(c->mode, c->baud_z))
         return MS_EINVAL;
-    if (c->enh_w && (!printable(c->enh_w) || c->enh_w == '/' || c->enh_w == '!'))
+    uint8_t scratch[IEC21_IDENT_MAX + IEC21_ADDRESS_MAX + 32]; /* both messages */
+    ms_wr_t w;
+    ms_wr_init(&w, scratch, sizeof scratch);
+    if (iec21_encode_ident(&w, c->mfr, c->baud_z, c->enh_w, c->ident) < 0 ||
+        iec21_encode_request(&w, c->address) < 0)
         return MS_EINVAL;
-    size_t n = strnlen(c->ident, sizeof c->ident);
-    if (n > IEC21_IDENT_MAX)
-        return MS_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!printable(c->ident[i]) || c->ident[i] == '/' || c->ident[i] == '!')
-            return MS_EINVAL;
-    if (!c->enh_w && c->ident[0] == '\\')
-        return MS_EINVAL;
-    n = strnlen(c->address, sizeof c->address);
-    if (n > IEC21_ADDRESS_MAX)
-        return MS_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        char ch = c->address[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= 'a' && ch <= 'z') || ch == ' '))
-            return MS_EINVAL;
-    }
     if ((unsigned)c->unknown_address > IEC21_UNKNOWN_ADDRESS_SILENT ||
         (unsigned)c->refusal > IEC21_REFUSE_NAK)
         return MS_EINVAL;

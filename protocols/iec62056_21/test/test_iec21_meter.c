@@ -263,11 +263,15 @@ static void test_cfg_validation(void **state)
         { 'A', 'C', "ABC", "M", "", 0 },
         { 'A', '/', "ABC", "M", "", 0 },
         { 'A', '!', "ABC", "M", "", 0 },
+        { 'A', '\\', "ABC", "M", "", 0 },
+        { 'A', 0, "ABC", "M", "", 0 },
         { 'C', '5', "ABC", "12345678901234567", "", 0 },
         { 'C', '5', "ABC", "ME!", "", 0 },
         { 'C', '5', "ABC", "M/E", "", 0 },
         { 'C', '5', "ABC", "M", "12-3", 0 },
         { 'C', '5', "ABC", "M", "", '/' },
+        { 'C', '5', "ABC", "M", "", '\x7F' },
+        { 'C', '5', "ABC", "\\M", "", 0 }, /* would read as W = 'M' */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         iec21_meter_cfg_t c = base_cfg(bad[i].mode, bad[i].z);
