@@ -115,16 +115,24 @@ int axdr_write_length(ms_wr_t *w, uint32_t len)
     return ms_wr_bytes(w, tmp, n);
 }
 
-/* Contents of unknown length: reserve one length octet, write, then widen the length in
- * place (moving the contents) when it turns out to need more. */
-static size_t len_begin(ms_wr_t *w)
+size_t axdr_max_contents(size_t avail)
+{
+    if (avail < 2)
+        return 0;
+    size_t n = avail - 1;
+    while (n > 0 && n + axdr_length_size((uint32_t)n) > avail)
+        n--;
+    return n;
+}
+
+size_t axdr_length_begin(ms_wr_t *w)
 {
     size_t at = w->len;
     ms_wr_u8(w, 0);
     return at;
 }
 
-static int len_end(ms_wr_t *w, size_t at)
+int axdr_length_end(ms_wr_t *w, size_t at, unsigned min_octets)
 {
     if (w->err)
         return w->err;
@@ -132,6 +140,10 @@ static int len_end(ms_wr_t *w, size_t at)
     if (clen > UINT32_MAX)
         return MS_ETOOBIG;
     size_t ls = axdr_length_size((uint32_t)clen);
+    if (min_octets > 4)
+        min_octets = 4;
+    if (min_octets && ls < min_octets + 1)
+        ls = min_octets + 1;
     if (ls > 1) {
         if (w->cap - w->len < ls - 1) {
             w->err = MS_ENOSPC;
@@ -141,6 +153,19 @@ static int len_end(ms_wr_t *w, size_t at)
         w->len += ls - 1;
     }
     put_length(w->buf + at, (uint32_t)clen, ls);
+    return 0;
+}
+
+int axdr_read_octets(ms_rd_t *r, dlms_bytes_t *out)
+{
+    uint32_t n;
+    int rc = axdr_read_length(r, &n);
+    if (rc < 0)
+        return rc;
+    if (n > ms_rd_left(r))
+        return MS_ETRUNC;
+    out->p = ms_rd_bytes(r, n);
+    out->len = n;
     return 0;
 }
 
@@ -217,14 +242,14 @@ static int dec_leaf(ms_rd_t *r, uint8_t type, dlms_data_t *out)
     }
     case DLMS_OCTET_STRING:
     case DLMS_VISIBLE_STRING:
-    case DLMS_UTF8_STRING:
-        if ((rc = axdr_read_length(r, &len)) < 0)
+    case DLMS_UTF8_STRING: {
+        dlms_bytes_t b;
+        if ((rc = axdr_read_octets(r, &b)) < 0)
             return rc;
-        if (len > ms_rd_left(r))
-            return MS_ETRUNC;
-        out->n = len;
-        out->v.bytes = ms_rd_bytes(r, len);
+        out->n = (uint32_t)b.len;
+        out->v.bytes = b.p;
         return 0;
+    }
     case DLMS_BIT_STRING: {
         if ((rc = axdr_read_length(r, &len)) < 0)
             return rc;
@@ -598,11 +623,11 @@ static int enc_data(ms_wr_t *w, const dlms_data_t *d, unsigned depth)
             return MS_EINVAL;
         if ((rc = enc_td(w, d->v.ca.td, depth + 1)) < 0)
             return rc;
-        size_t at = len_begin(w);
+        size_t at = axdr_length_begin(w);
         for (uint32_t i = 0; i < d->n; i++)
             if ((rc = enc_typed(w, d->v.ca.td, &d->v.ca.items[i], depth + 1)) < 0)
                 return rc;
-        return len_end(w, at);
+        return axdr_length_end(w, at, 0);
     }
     default:
         return enc_leaf(w, d);
@@ -757,9 +782,10 @@ dlms_data_t dlms_data_float32(float v)
 {
     uint32_t bits;
     uint8_t raw[4];
+    ms_wr_t w;
     memcpy(&bits, &v, sizeof bits);
-    for (int i = 0; i < 4; i++)
-        raw[i] = (uint8_t)(bits >> (24 - 8 * i));
+    ms_wr_init(&w, raw, sizeof raw);
+    ms_wr_u32be(&w, bits);
     return dlms_data_fixed(DLMS_FLOAT32, raw);
 }
 
@@ -767,28 +793,29 @@ dlms_data_t dlms_data_float64(double v)
 {
     uint64_t bits;
     uint8_t raw[8];
+    ms_wr_t w;
     memcpy(&bits, &v, sizeof bits);
-    for (int i = 0; i < 8; i++)
-        raw[i] = (uint8_t)(bits >> (56 - 8 * i));
+    ms_wr_init(&w, raw, sizeof raw);
+    ms_wr_u64be(&w, bits);
     return dlms_data_fixed(DLMS_FLOAT64, raw);
 }
 
 float dlms_data_get_float32(const dlms_data_t *d)
 {
-    uint32_t bits = 0;
+    ms_rd_t r;
     float v;
-    for (int i = 0; i < 4; i++)
-        bits = (bits << 8) | d->v.raw[i];
+    ms_rd_init(&r, d->v.raw, 4);
+    uint32_t bits = ms_rd_u32be(&r);
     memcpy(&v, &bits, sizeof v);
     return v;
 }
 
 double dlms_data_get_float64(const dlms_data_t *d)
 {
-    uint64_t bits = 0;
+    ms_rd_t r;
     double v;
-    for (int i = 0; i < 8; i++)
-        bits = (bits << 8) | d->v.raw[i];
+    ms_rd_init(&r, d->v.raw, 8);
+    uint64_t bits = ms_rd_u64be(&r);
     memcpy(&v, &bits, sizeof v);
     return v;
 }
@@ -824,33 +851,34 @@ int dlms_data_to_i64(const dlms_data_t *d, int64_t *out)
 
 void dlms_datetime_unpack(const uint8_t b[DLMS_DATE_TIME_LEN], dlms_datetime_t *out)
 {
-    out->year = (uint16_t)((b[0] << 8) | b[1]);
-    out->month = b[2];
-    out->day = b[3];
-    out->wday = b[4];
-    out->hour = b[5];
-    out->minute = b[6];
-    out->second = b[7];
-    out->hundredths = b[8];
-    out->deviation = (int16_t)(uint16_t)((b[9] << 8) | b[10]);
-    out->status = b[11];
+    ms_rd_t r;
+    ms_rd_init(&r, b, DLMS_DATE_TIME_LEN);
+    out->year = ms_rd_u16be(&r);
+    out->month = ms_rd_u8(&r);
+    out->day = ms_rd_u8(&r);
+    out->wday = ms_rd_u8(&r);
+    out->hour = ms_rd_u8(&r);
+    out->minute = ms_rd_u8(&r);
+    out->second = ms_rd_u8(&r);
+    out->hundredths = ms_rd_u8(&r);
+    out->deviation = (int16_t)ms_rd_u16be(&r);
+    out->status = ms_rd_u8(&r);
 }
 
 void dlms_datetime_pack(const dlms_datetime_t *dt, uint8_t b[DLMS_DATE_TIME_LEN])
 {
-    uint16_t dev = (uint16_t)dt->deviation;
-    b[0] = (uint8_t)(dt->year >> 8);
-    b[1] = (uint8_t)dt->year;
-    b[2] = dt->month;
-    b[3] = dt->day;
-    b[4] = dt->wday;
-    b[5] = dt->hour;
-    b[6] = dt->minute;
-    b[7] = dt->second;
-    b[8] = dt->hundredths;
-    b[9] = (uint8_t)(dev >> 8);
-    b[10] = (uint8_t)dev;
-    b[11] = dt->status;
+    ms_wr_t w;
+    ms_wr_init(&w, b, DLMS_DATE_TIME_LEN);
+    ms_wr_u16be(&w, dt->year);
+    ms_wr_u8(&w, dt->month);
+    ms_wr_u8(&w, dt->day);
+    ms_wr_u8(&w, dt->wday);
+    ms_wr_u8(&w, dt->hour);
+    ms_wr_u8(&w, dt->minute);
+    ms_wr_u8(&w, dt->second);
+    ms_wr_u8(&w, dt->hundredths);
+    ms_wr_u16be(&w, (uint16_t)dt->deviation);
+    ms_wr_u8(&w, dt->status);
 }
 
 int dlms_datetime_from_utc(int64_t utc_s, unsigned hundredths, int deviation_min,

@@ -153,6 +153,33 @@ int axdr_write_length(ms_wr_t *w, uint32_t len);
 size_t axdr_length_size(uint32_t len);
 
 /**
+ * Largest n such that an A-XDR length of n followed by n octets fits in avail octets
+ * (0 when avail < 2): the most contents one OCTET STRING (e.g. a datablock) can carry.
+ */
+size_t axdr_max_contents(size_t avail);
+
+/**
+ * Contents whose length is not known in advance. axdr_length_begin() reserves one length
+ * octet at w->len and returns its position; once the contents are written,
+ * axdr_length_end() stores their length there, widening the length (and moving the
+ * contents) when it needs more octets. min_octets 0 gives the shortest form; 1..4 forces
+ * at least the long form 0x80|min_octets (to re-encode a peer's long form byte for byte).
+ * BER definite lengths (dlms_acse.h) have the same octets.
+ * @return axdr_length_end: 0, or MS_ENOSPC (w->err is set), MS_ETOOBIG (contents of
+ *         4 GiB or more), or w->err when the writer failed before
+ */
+size_t axdr_length_begin(ms_wr_t *w);
+int axdr_length_end(ms_wr_t *w, size_t at, unsigned min_octets);
+
+/**
+ * Read an A-XDR OCTET STRING without its Data tag: axdr_read_length(), then the octets.
+ * @param[out] out  points into the reader's buffer
+ * @return 0, or the errors of axdr_read_length(); MS_ETRUNC when the length points past
+ *         the end
+ */
+int axdr_read_octets(ms_rd_t *r, dlms_bytes_t *out);
+
+/**
  * Decode one tagged Data value at the reader's position.
  *
  * Implements the Data CHOICE of the Green Book's COSEM APDU module (all types of the enum

@@ -140,16 +140,12 @@ static int ber_tlv(ms_rd_t *r, uint8_t *tag, dlms_bytes_t *contents, uint8_t *le
     if ((*tag & 0x1Fu) == 0x1Fu)
         return MS_EFRAME; /* multi-octet tags do not occur in these APDUs */
     int first = ms_rd_peek(r);
-    uint32_t n;
-    int rc = axdr_read_length(r, &n); /* BER definite lengths: same octets as A-XDR */
+    int rc =
+        axdr_read_octets(r, contents); /* BER definite lengths: same octets as A-XDR */
     if (rc < 0)
         return rc;
     if (len_octets)
         *len_octets = first >= 0x80 ? (uint8_t)(first & 0x7F) : 0;
-    if (n > ms_rd_left(r))
-        return MS_ETRUNC;
-    contents->p = ms_rd_bytes(r, n);
-    contents->len = n;
     return 0;
 }
 
@@ -408,43 +404,12 @@ int acse_decode(const uint8_t *buf, size_t len, acse_apdu_t *out)
 
 /* ---- BER writing ---- */
 
-/* Begin a TLV whose contents length is not known yet; end it with tlv_end(). */
+/* Begin a TLV whose contents length is not known yet; end it with
+ * axdr_length_end(w, at, min_octets) (BER definite lengths have the A-XDR octets). */
 static size_t tlv_begin(ms_wr_t *w, uint8_t tag)
 {
     ms_wr_u8(w, tag);
-    size_t at = w->len;
-    ms_wr_u8(w, 0);
-    return at;
-}
-
-/* Fix the length octets at `at` for what was written since; min_octets > 0 forces the
- * long form 0x80|min_octets (or longer when needed). */
-static int tlv_end(ms_wr_t *w, size_t at, unsigned min_octets)
-{
-    if (w->err)
-        return w->err;
-    size_t clen = w->len - at - 1;
-    if (clen > 0xFFFFFFFFu)
-        return MS_ETOOBIG;
-    size_t ls = axdr_length_size((uint32_t)clen);
-    if (min_octets > 4)
-        min_octets = 4;
-    if (min_octets && ls < min_octets + 1)
-        ls = min_octets + 1;
-    if (ls > 1) {
-        if (w->cap - w->len < ls - 1) {
-            w->err = MS_ENOSPC;
-            return MS_ENOSPC;
-        }
-        memmove(w->buf + at + ls, w->buf + at + 1, clen);
-        w->len += ls - 1;
-        w->buf[at] = (uint8_t)(0x80u | (ls - 1));
-        for (size_t i = 1; i < ls; i++)
-            w->buf[at + i] = (uint8_t)(clen >> (8 * (ls - 1 - i)));
-    } else {
-        w->buf[at] = (uint8_t)clen;
-    }
-    return 0;
+    return axdr_length_begin(w);
 }
 
 static int put_prim(ms_wr_t *w, uint8_t tag, dlms_bytes_t v)
@@ -467,7 +432,7 @@ static int put_explicit(ms_wr_t *w, uint8_t tag, uint8_t inner_tag, dlms_bytes_t
         return MS_EINVAL;
     size_t at = tlv_begin(w, tag);
     put_prim(w, inner_tag, v);
-    return tlv_end(w, at, 0);
+    return axdr_length_end(w, at, 0);
 }
 
 static size_t int_octets(int32_t v, uint8_t out[4])
@@ -491,7 +456,7 @@ static int put_explicit_int(ms_wr_t *w, uint8_t tag, int32_t v)
     size_t n = int_octets(v, b);
     size_t at = tlv_begin(w, tag);
     put_prim(w, BER_INTEGER, (dlms_bytes_t){ b, n });
-    return tlv_end(w, at, 0);
+    return axdr_length_end(w, at, 0);
 }
 
 static int put_opt_int(ms_wr_t *w, uint8_t tag, const acse_int_t *v)
@@ -534,9 +499,9 @@ static int put_user_info(ms_wr_t *w, const acse_user_info_t *ui)
             return MS_EINVAL;
         ms_wr_bytes(w, ui->raw.p, ui->raw.len);
     }
-    if ((rc = tlv_end(w, inner, 0)) < 0)
+    if ((rc = axdr_length_end(w, inner, 0)) < 0)
         return rc;
-    return tlv_end(w, outer, 0);
+    return axdr_length_end(w, outer, 0);
 }
 
 static int put_oid(ms_wr_t *w, uint8_t tag, dlms_bytes_t oid)
@@ -589,7 +554,7 @@ int acse_encode(ms_wr_t *w, const acse_apdu_t *a)
             PUT(put_explicit_int(
                 w, a->result_source == ACSE_SOURCE_SERVICE_USER ? 0xA1 : 0xA2,
                 a->diagnostic));
-            PUT(tlv_end(w, d, 0));
+            PUT(axdr_length_end(w, d, 0));
         }
         PUT(put_explicit(w, 0xA4, BER_OCTET_STRING, a->responding_ap_title));
         PUT(put_explicit(w, 0xA5, BER_OCTET_STRING, a->responding_ae_qualifier));
@@ -610,5 +575,5 @@ int acse_encode(ms_wr_t *w, const acse_apdu_t *a)
     }
     PUT(put_user_info(w, &a->user_information));
 #undef PUT
-    return tlv_end(w, at, a->len_octets);
+    return axdr_length_end(w, at, a->len_octets);
 }

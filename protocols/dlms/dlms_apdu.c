@@ -234,20 +234,6 @@ static int rd_flag(ms_rd_t *r, bool *present)
     return 0;
 }
 
-/* OCTET STRING (unconstrained): A-XDR length, then the octets. */
-static int rd_octets(ms_rd_t *r, dlms_bytes_t *out)
-{
-    uint32_t n;
-    int rc = axdr_read_length(r, &n);
-    if (rc < 0)
-        return rc;
-    if (n > ms_rd_left(r))
-        return MS_ETRUNC;
-    out->p = ms_rd_bytes(r, n);
-    out->len = n;
-    return 0;
-}
-
 /* SEQUENCE OF count; each item takes at least min_octets, so a count larger than the
  * input could hold is refused before anything is allocated. */
 static int rd_count(ms_rd_t *r, size_t min_octets, uint32_t *n)
@@ -307,7 +293,7 @@ int dlms_access_sel_read(ms_rd_t *r, dlms_arena_t *a, dlms_access_sel_t *out)
     return axdr_decode_data(r, a, &out->parameters);
 }
 
-static int rd_attr_sel(ms_rd_t *r, dlms_arena_t *a, dlms_attr_sel_t *out)
+int dlms_attr_sel_read(ms_rd_t *r, dlms_arena_t *a, dlms_attr_sel_t *out)
 {
     int rc = dlms_attr_desc_read(r, &out->desc);
     if (rc < 0)
@@ -328,8 +314,9 @@ int dlms_conformance_read(ms_rd_t *r, uint32_t *conformance)
     return 0;
 }
 
-static int rd_get_data_result(ms_rd_t *r, dlms_arena_t *a, dlms_get_data_result_t *out)
+int dlms_get_data_result_read(ms_rd_t *r, dlms_arena_t *a, dlms_get_data_result_t *out)
 {
+    memset(out, 0, sizeof *out);
     uint8_t choice = ms_rd_u8(r);
     if (r->err)
         return MS_ETRUNC;
@@ -352,7 +339,7 @@ static int rd_datablock_sa(ms_rd_t *r, dlms_datablock_sa_t *out)
     out->block_number = ms_rd_u32be(r);
     if (r->err)
         return MS_ETRUNC;
-    return rd_octets(r, &out->raw);
+    return axdr_read_octets(r, &out->raw);
 }
 
 static int rd_datablock_g(ms_rd_t *r, dlms_datablock_g_t *out)
@@ -365,7 +352,7 @@ static int rd_datablock_g(ms_rd_t *r, dlms_datablock_g_t *out)
     switch (choice) {
     case 0:
         out->is_raw = true;
-        return rd_octets(r, &out->raw);
+        return axdr_read_octets(r, &out->raw);
     case 1:
         out->is_raw = false;
         out->dar = ms_rd_u8(r);
@@ -375,15 +362,16 @@ static int rd_datablock_g(ms_rd_t *r, dlms_datablock_g_t *out)
     }
 }
 
-static int rd_action_result(ms_rd_t *r, dlms_arena_t *a, dlms_action_result_t *out)
+int dlms_action_result_read(ms_rd_t *r, dlms_arena_t *a, dlms_action_result_t *out)
 {
+    memset(out, 0, sizeof *out);
     out->result = ms_rd_u8(r);
     if (r->err)
         return MS_ETRUNC;
     int rc = rd_flag(r, &out->has_return_parameters);
     if (rc < 0 || !out->has_return_parameters)
         return rc;
-    return rd_get_data_result(r, a, &out->return_parameters);
+    return dlms_get_data_result_read(r, a, &out->return_parameters);
 }
 
 static int rd_attr_sel_list(ms_rd_t *r, dlms_arena_t *a, dlms_attr_sel_t **list,
@@ -395,7 +383,7 @@ static int rd_attr_sel_list(ms_rd_t *r, dlms_arena_t *a, dlms_attr_sel_t **list,
     if ((rc = alloc_list(a, *count, sizeof **list, (void **)list)) < 0)
         return rc;
     for (uint32_t i = 0; i < *count; i++)
-        if ((rc = rd_attr_sel(r, a, &(*list)[i])) < 0)
+        if ((rc = dlms_attr_sel_read(r, a, &(*list)[i])) < 0)
             return rc;
     return 0;
 }
@@ -420,7 +408,7 @@ static int dec_get_request(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
     dlms_get_request_t *g = &out->u.get_req;
     switch (out->type) {
     case DLMS_GET_REQUEST_NORMAL:
-        return rd_attr_sel(r, a, &g->attr);
+        return dlms_attr_sel_read(r, a, &g->attr);
     case DLMS_GET_REQUEST_NEXT:
         g->block_number = ms_rd_u32be(r);
         return trunc_or(r, 0);
@@ -437,7 +425,7 @@ static int dec_get_response(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
     int rc;
     switch (out->type) {
     case DLMS_GET_RESPONSE_NORMAL:
-        return rd_get_data_result(r, a, &g->result);
+        return dlms_get_data_result_read(r, a, &g->result);
     case DLMS_GET_RESPONSE_WITH_DATABLOCK:
         return rd_datablock_g(r, &g->block);
     case DLMS_GET_RESPONSE_WITH_LIST:
@@ -446,7 +434,7 @@ static int dec_get_response(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
         if ((rc = alloc_list(a, g->count, sizeof *g->list, (void **)&g->list)) < 0)
             return rc;
         for (uint32_t i = 0; i < g->count; i++)
-            if ((rc = rd_get_data_result(r, a, &g->list[i])) < 0)
+            if ((rc = dlms_get_data_result_read(r, a, &g->list[i])) < 0)
                 return rc;
         return 0;
     default:
@@ -460,11 +448,11 @@ static int dec_set_request(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
     int rc;
     switch (out->type) {
     case DLMS_SET_REQUEST_NORMAL:
-        if ((rc = rd_attr_sel(r, a, &s->attr)) < 0)
+        if ((rc = dlms_attr_sel_read(r, a, &s->attr)) < 0)
             return rc;
         return axdr_decode_data(r, a, &s->value);
     case DLMS_SET_REQUEST_WITH_FIRST_DATABLOCK:
-        if ((rc = rd_attr_sel(r, a, &s->attr)) < 0)
+        if ((rc = dlms_attr_sel_read(r, a, &s->attr)) < 0)
             return rc;
         return rd_datablock_sa(r, &s->block);
     case DLMS_SET_REQUEST_WITH_DATABLOCK:
@@ -577,7 +565,7 @@ static int dec_action_response(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
     int rc;
     switch (out->type) {
     case DLMS_ACTION_RESPONSE_NORMAL:
-        return rd_action_result(r, a, &p->single);
+        return dlms_action_result_read(r, a, &p->single);
     case DLMS_ACTION_RESPONSE_WITH_PBLOCK:
         return rd_datablock_sa(r, &p->block);
     case DLMS_ACTION_RESPONSE_WITH_LIST:
@@ -586,7 +574,7 @@ static int dec_action_response(ms_rd_t *r, dlms_arena_t *a, dlms_apdu_t *out)
         if ((rc = alloc_list(a, p->count, sizeof *p->list, (void **)&p->list)) < 0)
             return rc;
         for (uint32_t i = 0; i < p->count; i++)
-            if ((rc = rd_action_result(r, a, &p->list[i])) < 0)
+            if ((rc = dlms_action_result_read(r, a, &p->list[i])) < 0)
                 return rc;
         return 0;
     case DLMS_ACTION_RESPONSE_NEXT_PBLOCK:
@@ -613,7 +601,7 @@ static int dec_data_notification(ms_rd_t *r, dlms_arena_t *a, dlms_data_notifica
         if (!n->date_time.p)
             return MS_ETRUNC;
     } else {
-        int rc = rd_octets(r, &n->date_time);
+        int rc = axdr_read_octets(r, &n->date_time);
         if (rc < 0)
             return rc;
     }
@@ -644,7 +632,7 @@ static int dec_initiate_request(ms_rd_t *r, dlms_initiate_request_t *q)
     int rc = rd_flag(r, &present);
     if (rc < 0)
         return rc;
-    if (present && (rc = rd_octets(r, &q->dedicated_key)) < 0)
+    if (present && (rc = axdr_read_octets(r, &q->dedicated_key)) < 0)
         return rc;
     if ((rc = rd_flag(r, &q->response_allowed_present)) < 0)
         return rc;
@@ -814,7 +802,7 @@ int dlms_access_sel_write(ms_wr_t *w, const dlms_access_sel_t *s)
     return axdr_encode_data(w, &s->parameters);
 }
 
-static int wr_attr_sel(ms_wr_t *w, const dlms_attr_sel_t *s)
+int dlms_attr_sel_write(ms_wr_t *w, const dlms_attr_sel_t *s)
 {
     int rc = dlms_attr_desc_write(w, &s->desc);
     if (rc < 0)
@@ -878,7 +866,7 @@ static int wr_attr_sel_list(ms_wr_t *w, const dlms_attr_sel_t *list, uint32_t n)
 {
     int rc = wr_count(w, n, list);
     for (uint32_t i = 0; rc >= 0 && i < n; i++)
-        rc = wr_attr_sel(w, &list[i]);
+        rc = dlms_attr_sel_write(w, &list[i]);
     return rc;
 }
 
@@ -913,7 +901,7 @@ static int enc_get_request(ms_wr_t *w, const dlms_apdu_t *a)
     const dlms_get_request_t *g = &a->u.get_req;
     switch (a->type) {
     case DLMS_GET_REQUEST_NORMAL:
-        return wr_attr_sel(w, &g->attr);
+        return dlms_attr_sel_write(w, &g->attr);
     case DLMS_GET_REQUEST_NEXT:
         return ms_wr_u32be(w, g->block_number);
     case DLMS_GET_REQUEST_WITH_LIST:
@@ -948,11 +936,11 @@ static int enc_set_request(ms_wr_t *w, const dlms_apdu_t *a)
     int rc;
     switch (a->type) {
     case DLMS_SET_REQUEST_NORMAL:
-        if ((rc = wr_attr_sel(w, &s->attr)) < 0)
+        if ((rc = dlms_attr_sel_write(w, &s->attr)) < 0)
             return rc;
         return axdr_encode_data(w, &s->value);
     case DLMS_SET_REQUEST_WITH_FIRST_DATABLOCK:
-        if ((rc = wr_attr_sel(w, &s->attr)) < 0)
+        if ((rc = dlms_attr_sel_write(w, &s->attr)) < 0)
             return rc;
         return wr_datablock_sa(w, &s->block);
     case DLMS_SET_REQUEST_WITH_DATABLOCK:

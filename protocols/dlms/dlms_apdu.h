@@ -504,6 +504,14 @@ int dlms_method_desc_write(ms_wr_t *w, const dlms_method_desc_t *d);
  */
 int dlms_access_sel_read(ms_rd_t *r, dlms_arena_t *a, dlms_access_sel_t *out);
 int dlms_access_sel_write(ms_wr_t *w, const dlms_access_sel_t *s);
+/** Cosem-Attribute-Descriptor-With-Selection: the descriptor, then access-selection. */
+int dlms_attr_sel_read(ms_rd_t *r, dlms_arena_t *a, dlms_attr_sel_t *out);
+int dlms_attr_sel_write(ms_wr_t *w, const dlms_attr_sel_t *s);
+/** Get-Data-Result (CHOICE octet, then Data or Data-Access-Result) and
+ * Action-Response-With-Optional-Data (result, presence octet, Get-Data-Result), e.g. the
+ * items of a reassembled long GET / ACTION answer. */
+int dlms_get_data_result_read(ms_rd_t *r, dlms_arena_t *a, dlms_get_data_result_t *out);
+int dlms_action_result_read(ms_rd_t *r, dlms_arena_t *a, dlms_action_result_t *out);
 
 /** Read / write a conformance block (5F 1F 04 00 + 24 bits). */
 int dlms_conformance_read(ms_rd_t *r, uint32_t *conformance);

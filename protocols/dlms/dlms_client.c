@@ -85,16 +85,6 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need)
     return true;
 }
 
-static size_t fit(size_t avail)
-{
-    if (avail < 2)
-        return 0;
-    size_t n = avail - 1;
-    while (n > 0 && n + axdr_length_size((uint32_t)n) > avail)
-        n--;
-    return n;
-}
-
 static dlms_sec_keys_t glo_keys(const dlms_client_t *c)
 {
     return (dlms_sec_keys_t){ c->cfg.ek, 16, c->cfg.ak, 16 };
@@ -103,14 +93,6 @@ static dlms_sec_keys_t glo_keys(const dlms_client_t *c)
 static dlms_sec_keys_t ded_keys(const dlms_client_t *c)
 {
     return (dlms_sec_keys_t){ c->cfg.dedicated_key, 16, c->cfg.ak, 16 };
-}
-
-static bool is_ded(uint8_t tag)
-{
-    return tag == DLMS_TAG_GENERAL_DED_CIPHERING ||
-           (tag >= DLMS_TAG_DED_GET_REQUEST && tag <= DLMS_TAG_DED_ACTION_RESPONSE) ||
-           (tag >= DLMS_TAG_DED_INITIATE_REQUEST &&
-            tag <= DLMS_TAG_DED_CONFIRMED_SERVICE_ERROR);
 }
 
 static int take_ic(dlms_client_t *c, uint32_t *ic)
@@ -632,7 +614,7 @@ static int plain_answer(dlms_client_t *c, const uint8_t *apdu, size_t len, size_
         trace(c, false, apdu, len, NULL, 0);
         return rc == MS_ENOTSUP ? MS_EPROTO : rc;
     }
-    bool ded = is_ded(ci.tag);
+    bool ded = dlms_tag_is_ded(ci.tag);
     const uint8_t *title = c->has_server_title ? c->server_title : NULL;
     if (ci.system_title.p) {
         if (title && memcmp(title, ci.system_title.p, 8) != 0)
@@ -703,39 +685,46 @@ static int acc_add(dlms_client_t *c, dlms_bytes_t raw)
     return 0;
 }
 
+/* Start reading a reassembled long answer from c->acc: one item, or (list) a SEQUENCE OF
+ * items of at least 2 octets each. Returns an arena array for the *n items (of size
+ * item), or NULL with *rc set. */
+static void *acc_items(dlms_client_t *c, bool list, ms_rd_t *rd, uint32_t *n, size_t item,
+                       int *rc)
+{
+    ms_rd_init(rd, c->acc, c->acc_len);
+    *n = 1;
+    if (list && (*rc = axdr_read_length(rd, n)) < 0)
+        return NULL;
+    *rc = MS_EFRAME;
+    if (*n > ms_rd_left(rd) / 2 + 1)
+        return NULL;
+    *rc = MS_ENOMEM;
+    void *items = dlms_arena_alloc(&c->arena, (*n ? *n : 1) * item);
+    if (!items)
+        return NULL;
+    *rc = 0;
+    c->res.count = *n;
+    return items;
+}
+
 /* Decode a reassembled GET answer: a Data (normal) or SEQUENCE OF Get-Data-Result. */
 static int get_from_acc(dlms_client_t *c, bool list)
 {
     dlms_client_result_t *r = &c->res;
     ms_rd_t rd;
-    ms_rd_init(&rd, c->acc, c->acc_len);
-    uint32_t n = 1;
+    uint32_t n;
     int rc;
-    if (list && (rc = axdr_read_length(&rd, &n)) < 0)
-        return rc;
-    if (n > ms_rd_left(&rd) / 2 + 1)
-        return MS_EFRAME;
-    r->get = dlms_arena_alloc(&c->arena, (n ? n : 1) * sizeof *r->get);
-    if (!r->get)
-        return MS_ENOMEM;
-    r->count = n;
-    for (uint32_t i = 0; i < n; i++) {
-        dlms_get_data_result_t *g = &r->get[i];
-        uint8_t choice = list ? ms_rd_u8(&rd) : 0;
-        if (rd.err)
-            return MS_ETRUNC;
-        if (choice == 1) {
-            g->dar = ms_rd_u8(&rd);
-            if (rd.err)
-                return MS_ETRUNC;
-            continue;
+    r->get = acc_items(c, list, &rd, &n, sizeof *r->get, &rc);
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        if (list) {
+            rc = dlms_get_data_result_read(&rd, &c->arena, &r->get[i]);
+        } else {
+            r->get[i].is_data = true;
+            rc = axdr_decode_data(&rd, &c->arena, &r->get[i].data);
         }
-        if (choice != 0)
-            return MS_EFRAME;
-        g->is_data = true;
-        if ((rc = axdr_decode_data(&rd, &c->arena, &g->data)) < 0)
-            return rc;
     }
+    if (rc < 0)
+        return rc;
     return ms_rd_left(&rd) ? MS_EFRAME : 0;
 }
 
@@ -814,7 +803,7 @@ static int send_block(dlms_client_t *c, ms_wr_t *out, bool set)
     hdr(c, &w, set ? DLMS_TAG_SET_REQUEST : DLMS_TAG_ACTION_REQUEST,
         set ? DLMS_SET_REQUEST_WITH_DATABLOCK : DLMS_ACTION_REQUEST_WITH_PBLOCK);
     size_t left = c->val_len - c->val_pos;
-    size_t n = room > 8 ? fit(room - 8) : 0;
+    size_t n = room > 8 ? axdr_max_contents(room - 8) : 0;
     if (n == 0 && left)
         return MS_ENOSPC;
     if (n > left)
@@ -863,50 +852,19 @@ static int on_set(dlms_client_t *c, const dlms_apdu_t *a, ms_wr_t *out)
     }
 }
 
-/* One Action-Response-With-Optional-Data from a reassembled long answer. */
-static int rd_action_result(dlms_client_t *c, ms_rd_t *rd, dlms_action_result_t *out)
-{
-    memset(out, 0, sizeof *out);
-    out->result = ms_rd_u8(rd);
-    uint8_t present = ms_rd_u8(rd);
-    if (rd->err)
-        return MS_ETRUNC;
-    if (present > 1)
-        return MS_EFRAME;
-    out->has_return_parameters = present;
-    if (!present)
-        return 0;
-    uint8_t choice = ms_rd_u8(rd);
-    if (rd->err)
-        return MS_ETRUNC;
-    if (choice == 1) {
-        out->return_parameters.dar = ms_rd_u8(rd);
-        return rd->err ? MS_ETRUNC : 0;
-    }
-    if (choice != 0)
-        return MS_EFRAME;
-    out->return_parameters.is_data = true;
-    return axdr_decode_data(rd, &c->arena, &out->return_parameters.data);
-}
-
+/* Decode a reassembled ACTION answer: Action-Response-With-Optional-Data (normal) or
+ * a SEQUENCE OF them. */
 static int action_from_acc(dlms_client_t *c, bool list)
 {
     dlms_client_result_t *r = &c->res;
     ms_rd_t rd;
-    ms_rd_init(&rd, c->acc, c->acc_len);
-    uint32_t n = 1;
+    uint32_t n;
     int rc;
-    if (list && (rc = axdr_read_length(&rd, &n)) < 0)
+    r->action = acc_items(c, list, &rd, &n, sizeof *r->action, &rc);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = dlms_action_result_read(&rd, &c->arena, &r->action[i]);
+    if (rc < 0)
         return rc;
-    if (n > ms_rd_left(&rd) / 2 + 1)
-        return MS_EFRAME;
-    r->action = dlms_arena_alloc(&c->arena, (n ? n : 1) * sizeof *r->action);
-    if (!r->action)
-        return MS_ENOMEM;
-    r->count = n;
-    for (uint32_t i = 0; i < n; i++)
-        if ((rc = rd_action_result(c, &rd, &r->action[i])) < 0)
-            return rc;
     return ms_rd_left(&rd) ? MS_EFRAME : 0;
 }
 
@@ -1048,14 +1006,6 @@ static int ready(dlms_client_t *c, ms_wr_t *out)
     return 0;
 }
 
-static int attr_sel_write(ms_wr_t *w, const dlms_attr_sel_t *s)
-{
-    int rc = dlms_attr_desc_write(w, &s->desc);
-    if (rc < 0)
-        return rc;
-    return dlms_access_sel_write(w, &s->access);
-}
-
 static int get_common(dlms_client_t *c, const dlms_attr_sel_t *list, uint32_t n,
                       bool many, ms_wr_t *out)
 {
@@ -1073,7 +1023,7 @@ static int get_common(dlms_client_t *c, const dlms_attr_sel_t *list, uint32_t n,
     if (many)
         axdr_write_length(&w, n);
     for (uint32_t i = 0; i < (many ? n : 1); i++)
-        if ((rc = attr_sel_write(&w, &list[i])) < 0 && rc != MS_ENOSPC)
+        if ((rc = dlms_attr_sel_write(&w, &list[i])) < 0 && rc != MS_ENOSPC)
             return rc;
     if ((rc = finish(c, out, &w)) < 0)
         return rc;
@@ -1108,7 +1058,7 @@ int dlms_client_set(dlms_client_t *c, const dlms_attr_sel_t *attr,
     uint8_t sel[512];
     ms_wr_t sw;
     ms_wr_init(&sw, sel, sizeof sel);
-    if ((rc = attr_sel_write(&sw, attr)) < 0)
+    if ((rc = dlms_attr_sel_write(&sw, attr)) < 0)
         return rc == MS_ENOSPC ? MS_EINVAL : rc;
     size_t room = req_room(c, out);
     ms_wr_t w;
@@ -1120,7 +1070,7 @@ int dlms_client_set(dlms_client_t *c, const dlms_attr_sel_t *attr,
         c->val_pos = c->val_len;
     } else {
         size_t fixed = 3 + sw.len + 5;
-        size_t n = room > fixed ? fit(room - fixed) : 0;
+        size_t n = room > fixed ? axdr_max_contents(room - fixed) : 0;
         if (n == 0)
             return MS_ENOSPC;
         hdr(c, &w, DLMS_TAG_SET_REQUEST, DLMS_SET_REQUEST_WITH_FIRST_DATABLOCK);
@@ -1163,7 +1113,7 @@ int dlms_client_action(dlms_client_t *c, const dlms_method_desc_t *m,
         c->val_pos = c->val_len;
     } else {
         size_t fixed = 3 + 9 + 5;
-        size_t n = room > fixed ? fit(room - fixed) : 0;
+        size_t n = room > fixed ? axdr_max_contents(room - fixed) : 0;
         if (n == 0)
             return MS_ENOSPC;
         hdr(c, &w, DLMS_TAG_ACTION_REQUEST, DLMS_ACTION_REQUEST_WITH_FIRST_PBLOCK);

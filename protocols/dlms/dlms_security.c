@@ -42,11 +42,26 @@ static const EVP_CIPHER *suite_cipher(uint8_t sc, const dlms_sec_keys_t *k, int 
 
 static void make_iv(uint8_t iv[12], const uint8_t st[8], uint32_t ic)
 {
-    memcpy(iv, st, 8);
-    iv[8] = (uint8_t)(ic >> 24);
-    iv[9] = (uint8_t)(ic >> 16);
-    iv[10] = (uint8_t)(ic >> 8);
-    iv[11] = (uint8_t)ic;
+    ms_wr_t w;
+    ms_wr_init(&w, iv, 12);
+    ms_wr_bytes(&w, st, DLMS_SYSTEM_TITLE_LEN);
+    ms_wr_u32be(&w, ic);
+}
+
+/* Security header SH = SC ‖ IC (IC big-endian). */
+static void put_header(uint8_t h[DLMS_SEC_HEADER_LEN], uint8_t sc, uint32_t ic)
+{
+    ms_wr_t w;
+    ms_wr_init(&w, h, DLMS_SEC_HEADER_LEN);
+    ms_wr_u8(&w, sc);
+    ms_wr_u32be(&w, ic);
+}
+
+static uint32_t header_ic(const uint8_t h[DLMS_SEC_HEADER_LEN])
+{
+    ms_rd_t r;
+    ms_rd_init(&r, h + 1, 4);
+    return ms_rd_u32be(&r);
 }
 
 /*
@@ -118,11 +133,7 @@ int dlms_sec_protect(ms_wr_t *w, uint8_t sc, uint32_t ic, const uint8_t st[8],
         return MS_ENOSPC;
     }
     uint8_t *p = w->buf + w->len;
-    p[0] = sc;
-    p[1] = (uint8_t)(ic >> 24);
-    p[2] = (uint8_t)(ic >> 16);
-    p[3] = (uint8_t)(ic >> 8);
-    p[4] = (uint8_t)ic;
+    put_header(p, sc, ic);
     uint8_t *payload = p + DLMS_SEC_HEADER_LEN;
     uint8_t iv[12];
     make_iv(iv, st, ic);
@@ -160,8 +171,7 @@ int dlms_sec_unprotect(const uint8_t *in, size_t len, const uint8_t st[8],
     if (len < DLMS_SEC_HEADER_LEN)
         return MS_ETRUNC;
     uint8_t sc = in[0];
-    uint32_t ic =
-        (uint32_t)in[1] << 24 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 8 | in[4];
+    uint32_t ic = header_ic(in);
     if (sc_out)
         *sc_out = sc;
     if (ic_out)
@@ -285,20 +295,17 @@ bool dlms_tag_is_ciphered(unsigned tag)
            tag == DLMS_TAG_GENERAL_CIPHERING;
 }
 
-/* ---- framing ---- */
-
-static int rd_octets(ms_rd_t *r, dlms_bytes_t *out)
+bool dlms_tag_is_ded(unsigned tag)
 {
-    uint32_t n;
-    int rc = axdr_read_length(r, &n);
-    if (rc < 0)
-        return rc;
-    if (n > ms_rd_left(r))
-        return MS_ETRUNC;
-    out->p = ms_rd_bytes(r, n);
-    out->len = n;
-    return 0;
+    if (tag == DLMS_TAG_GENERAL_DED_CIPHERING)
+        return true;
+    for (size_t i = 0; i < sizeof ded_map / sizeof ded_map[0]; i++)
+        if (ded_map[i][1] == tag)
+            return true;
+    return false;
 }
+
+/* ---- framing ---- */
 
 int dlms_ciphered_decode(const uint8_t *buf, size_t len, dlms_ciphered_t *out)
 {
@@ -312,7 +319,7 @@ int dlms_ciphered_decode(const uint8_t *buf, size_t len, dlms_ciphered_t *out)
         return MS_ETRUNC;
     int rc;
     if (is_general(out->tag)) {
-        if ((rc = rd_octets(&r, &out->system_title)) < 0)
+        if ((rc = axdr_read_octets(&r, &out->system_title)) < 0)
             return rc;
         if (out->system_title.len == 0)
             out->system_title.p = NULL;
@@ -321,13 +328,13 @@ int dlms_ciphered_decode(const uint8_t *buf, size_t len, dlms_ciphered_t *out)
     } else if (dlms_plain_tag(out->tag) < 0) {
         return MS_ENOTSUP;
     }
-    if ((rc = rd_octets(&r, &out->content)) < 0)
+    if ((rc = axdr_read_octets(&r, &out->content)) < 0)
         return rc;
     if (ms_rd_left(&r) || out->content.len < DLMS_SEC_HEADER_LEN)
         return MS_EFRAME;
     const uint8_t *c = out->content.p;
     out->sc = c[0];
-    out->ic = (uint32_t)c[1] << 24 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 8 | c[4];
+    out->ic = header_ic(c);
     return 0;
 }
 
@@ -420,11 +427,7 @@ int dlms_hls_gmac(uint8_t out[DLMS_HLS_GMAC_LEN], uint8_t sc, uint32_t ic,
         return MS_EINVAL;
     uint8_t iv[12];
     make_iv(iv, st, ic);
-    out[0] = sc;
-    out[1] = (uint8_t)(ic >> 24);
-    out[2] = (uint8_t)(ic >> 16);
-    out[3] = (uint8_t)(ic >> 8);
-    out[4] = (uint8_t)ic;
+    put_header(out, sc, ic);
     const uint8_t *aad[3] = { &sc, keys->ak, challenge };
     const size_t aad_len[3] = { 1, keys->ak_len, challenge_len };
     return gcm(true, cipher, keys->ek, iv, aad, aad_len, NULL, 0, NULL,
@@ -439,8 +442,7 @@ int dlms_hls_gmac_verify(const uint8_t *value, size_t value_len, const uint8_t s
         return MS_EINVAL;
     if (value_len != DLMS_HLS_GMAC_LEN || !(value[0] & DLMS_SC_AUTHENTICATION))
         return MS_EFRAME;
-    uint32_t ic = (uint32_t)value[1] << 24 | (uint32_t)value[2] << 16 |
-                  (uint32_t)value[3] << 8 | value[4];
+    uint32_t ic = header_ic(value);
     if (ic_out)
         *ic_out = ic;
     uint8_t expect[DLMS_HLS_GMAC_LEN];

@@ -156,6 +156,8 @@ int dlms_ded_tag(unsigned plain_tag);
 int dlms_plain_tag(unsigned ciphered_tag);
 /** True for glo-, ded-, general-glo-, general-ded- and general-ciphering tags. */
 bool dlms_tag_is_ciphered(unsigned tag);
+/** True for the tags protected with the dedicated key: ded- and general-ded-ciphering. */
+bool dlms_tag_is_ded(unsigned tag);
 
 /**
  * HLS-GMAC (mechanism 5) authentication value f(challenge) = SC ‖ IC ‖ GMAC tag.

@@ -227,23 +227,6 @@ static bool ensure_arena(dlms_server_t *s)
     return true;
 }
 
-/* Largest n with n + A-XDR length size of n <= avail. */
-static size_t fit(size_t avail)
-{
-    if (avail < 2)
-        return 0;
-    size_t n = avail - 1;
-    while (n > 0 && n + axdr_length_size((uint32_t)n) > avail)
-        n--;
-    return n;
-}
-
-static bool obis_is(const ms_obis_t *o, const uint8_t ln[6])
-{
-    return o->a == ln[0] && o->b == ln[1] && o->c == ln[2] && o->d == ln[3] &&
-           o->e == ln[4] && o->f == ln[5];
-}
-
 static assoc_t *find(dlms_server_t *s, uint16_t csap)
 {
     for (size_t i = 0; i < s->nas; i++)
@@ -741,7 +724,7 @@ static int next_block(req_t *r)
         return EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_PDU_TOO_LONG);
     }
     size_t left = a->xf_len - a->xf_pos;
-    size_t n = fit(r->room - fixed);
+    size_t n = axdr_max_contents(r->room - fixed);
     if (n > left)
         n = left;
     bool last = n == left;
@@ -950,12 +933,10 @@ static bool xfer_start(req_t *r, uint8_t kind, const dlms_attr_sel_t *attrs,
         ms_wr_t w;
         ms_wr_init(&w, a->buf, a->cap);
         for (uint32_t i = 0; i < n; i++) {
-            if (attrs) {
-                dlms_attr_desc_write(&w, &attrs[i].desc);
-                dlms_access_sel_write(&w, &attrs[i].access);
-            } else {
+            if (attrs)
+                dlms_attr_sel_write(&w, &attrs[i]);
+            else
                 dlms_method_desc_write(&w, &methods[i]);
-            }
         }
         if (!w.err) {
             a->xf = kind;
@@ -1005,8 +986,7 @@ static int set_complete(req_t *r)
     dlms_attr_sel_t *sels = dlms_arena_alloc(ar, (n ? n : 1) * sizeof *sels);
     bool ok = sels != NULL;
     for (uint32_t i = 0; ok && i < n; i++)
-        ok = dlms_attr_desc_read(&rd, &sels[i].desc) == 0 &&
-             dlms_access_sel_read(&rd, ar, &sels[i].access) == 0;
+        ok = dlms_attr_sel_read(&rd, ar, &sels[i]) == 0;
     ms_rd_t vd;
     ms_rd_init(&vd, a->buf + a->xf_hdr, a->xf_len - a->xf_hdr);
     dlms_data_t *vals = NULL;
@@ -1101,10 +1081,12 @@ static int do_set(req_t *r, const dlms_apdu_t *q)
 
 static bool is_hls_method(const assoc_t *a, const dlms_method_desc_t *m)
 {
-    static const uint8_t current[6] = { 0, 0, 40, 0, 0, 255 };
+    const uint8_t *ln = a->cfg.logical_name;
+    const ms_obis_t current = MS_OBIS(0, 0, 40, 0, 0, 255);
+    const ms_obis_t own = MS_OBIS(ln[0], ln[1], ln[2], ln[3], ln[4], ln[5]);
     return m->class_id == CLASS_ASSOCIATION_LN && m->method_id == HLS_METHOD &&
-           (obis_is(&m->instance_id, current) ||
-            obis_is(&m->instance_id, a->cfg.logical_name));
+           (ms_obis_equal(&m->instance_id, &current) ||
+            ms_obis_equal(&m->instance_id, &own));
 }
 
 /* HLS pass 3 (client's f(StoC)) and pass 4 (our f(CtoS)). */
@@ -1360,14 +1342,6 @@ static int do_action(req_t *r, const dlms_apdu_t *q)
 
 /* ---- ciphered requests ---- */
 
-static bool is_ded(uint8_t tag)
-{
-    return tag == DLMS_TAG_GENERAL_DED_CIPHERING ||
-           (tag >= DLMS_TAG_DED_GET_REQUEST && tag <= DLMS_TAG_DED_ACTION_RESPONSE) ||
-           (tag >= DLMS_TAG_DED_INITIATE_REQUEST &&
-            tag <= DLMS_TAG_DED_CONFIRMED_SERVICE_ERROR);
-}
-
 /* Unwrap a ciphered request into s->rx. Returns the plaintext length, or an EXC() code;
  * *ic_refused is set for invocation-counter-error. */
 static int decipher_request(req_t *r, const uint8_t *apdu, size_t len,
@@ -1389,7 +1363,7 @@ static int decipher_request(req_t *r, const uint8_t *apdu, size_t len,
         event(s, r->csap, r->ssap, a, "request protected less than the policy requires");
         return EXC_NOT_ALLOWED(DLMS_EXC_SERVICE_OPERATION_NOT_POSSIBLE);
     }
-    bool ded = is_ded(c.tag);
+    bool ded = dlms_tag_is_ded(c.tag);
     const uint8_t *title = a->has_title ? a->title : NULL;
     if (c.system_title.p) {
         if (title && memcmp(title, c.system_title.p, 8) != 0)

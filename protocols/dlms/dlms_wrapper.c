@@ -29,10 +29,12 @@ bool wrap_decoder_busy(const wrap_decoder_t *d)
 
 static void parse_header(const uint8_t h[WRAP_HEADER_LEN], wrap_frame_t *f)
 {
-    f->version = (uint16_t)((h[0] << 8) | h[1]);
-    f->src_wport = (uint16_t)((h[2] << 8) | h[3]);
-    f->dst_wport = (uint16_t)((h[4] << 8) | h[5]);
-    f->length = (uint16_t)((h[6] << 8) | h[7]);
+    ms_rd_t r;
+    ms_rd_init(&r, h, WRAP_HEADER_LEN);
+    f->version = ms_rd_u16be(&r);
+    f->src_wport = ms_rd_u16be(&r);
+    f->dst_wport = ms_rd_u16be(&r);
+    f->length = ms_rd_u16be(&r);
     f->apdu = NULL;
 }
 

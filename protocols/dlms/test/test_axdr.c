@@ -118,6 +118,47 @@ static void test_lengths(void **state)
         assert_int_equal(axdr_length_size(wr[i].len), n);
         assert_memory_equal(b, expect, n);
     }
+    /* the most contents that fit with their length: 127 + 1, then 0x81 xx from 128 */
+    assert_int_equal(axdr_max_contents(0), 0);
+    assert_int_equal(axdr_max_contents(1), 0);
+    assert_int_equal(axdr_max_contents(2), 1);
+    assert_int_equal(axdr_max_contents(128), 127);
+    assert_int_equal(axdr_max_contents(129), 127); /* 128 would need 81 80 */
+    assert_int_equal(axdr_max_contents(130), 128);
+    assert_int_equal(axdr_max_contents(258), 255); /* 256 would need 82 01 00 */
+    assert_int_equal(axdr_max_contents(259), 256);
+    assert_int_equal(axdr_max_contents(260), 257);
+    /* a length written after its contents: widened in place, or forced long */
+    static const struct {
+        size_t clen;
+        unsigned min_octets;
+        const char *head;
+    } late[] = {
+        { 3, 0, "03" },       { 127, 0, "7f" },   { 128, 0, "8180" },
+        { 300, 0, "82012c" }, { 3, 2, "820003" }, { 3, 9, "8400000003" },
+    };
+    for (size_t i = 0; i < sizeof late / sizeof *late; i++) {
+        uint8_t b[512], expect[8];
+        size_t hn = t_hex(late[i].head, expect, sizeof expect);
+        ms_wr_t w;
+        ms_wr_init(&w, b, sizeof b);
+        ms_wr_u8(&w, 0xAA);
+        size_t at = axdr_length_begin(&w);
+        for (size_t k = 0; k < late[i].clen; k++)
+            ms_wr_u8(&w, (uint8_t)k);
+        assert_int_equal(axdr_length_end(&w, at, late[i].min_octets), 0);
+        assert_int_equal(w.len, 1 + hn + late[i].clen);
+        assert_memory_equal(b + 1, expect, hn);
+        assert_int_equal(b[1 + hn + late[i].clen - 1], (uint8_t)(late[i].clen - 1));
+    }
+    uint8_t small[4];
+    ms_wr_t w;
+    ms_wr_init(&w, small, sizeof small);
+    size_t at = axdr_length_begin(&w);
+    ms_wr_u8(&w, 1);
+    ms_wr_u8(&w, 2);
+    assert_int_equal(axdr_length_end(&w, at, 4), MS_ENOSPC); /* 84 00000002 01 02 */
+    assert_int_equal(w.err, MS_ENOSPC);
 }
 
 /* EPRI UnitTest-Interfaces-COSEMData.cpp: value and encoding of each type. */

@@ -551,14 +551,20 @@ static void test_tags(void **state)
         assert_int_equal(dlms_plain_tag(t[i].glo), t[i].plain);
         assert_true(dlms_tag_is_ciphered(t[i].glo));
         assert_false(dlms_tag_is_ciphered(t[i].plain));
+        assert_false(dlms_tag_is_ded(t[i].glo));
+        assert_false(dlms_tag_is_ded(t[i].plain));
         if (t[i].ded) {
             assert_int_equal(dlms_ded_tag(t[i].plain), t[i].ded);
             assert_int_equal(dlms_plain_tag(t[i].ded), t[i].plain);
+            assert_true(dlms_tag_is_ded(t[i].ded));
         } else {
             assert_int_equal(dlms_ded_tag(t[i].plain), MS_ENOTSUP);
         }
     }
     assert_true(dlms_tag_is_ciphered(DLMS_TAG_GENERAL_GLO_CIPHERING));
+    assert_true(dlms_tag_is_ded(DLMS_TAG_GENERAL_DED_CIPHERING));
+    assert_false(dlms_tag_is_ded(DLMS_TAG_GENERAL_GLO_CIPHERING));
+    assert_false(dlms_tag_is_ded(0x42)); /* between ded-initiate and ded-cse: no tag */
     assert_int_equal(dlms_glo_tag(DLMS_TAG_DATA_NOTIFICATION), MS_ENOTSUP);
     assert_string_equal(dlms_apdu_tag_name(0xC8), "glo-get-request");
     assert_string_equal(dlms_apdu_tag_name(0xDB), "general-glo-ciphering");

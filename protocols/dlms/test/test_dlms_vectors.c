@@ -669,17 +669,6 @@ static int run_row(const row_t *r, const uint8_t *b, size_t n, stats_t *st)
     return MS_EINVAL;
 }
 
-static const row_t *find_row(const row_t *rows, size_t n, const char *file, int line,
-                             unsigned *used)
-{
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].line == line && strcmp(rows[i].file, file) == 0) {
-            used[i]++;
-            return &rows[i];
-        }
-    return NULL;
-}
-
 /* Run every line of a JSONL file through its row; every line must have exactly one row
  * and every row exactly one line, so a changed data file fails here. Rows of kind
  * K_BLOCK_RAW run after the others (they need the decoded blocks). */
@@ -717,7 +706,7 @@ static void run_file(const char *rel, const char *file_key, const row_t *rows,
                 json_decref(o);
                 continue;
             }
-            find_row(rows, nrows, file, ln, used);
+            used[i]++;
             size_t n = t_hex(hex, bytes, 1 << 16);
             st->total++;
             int rc = run_row(r, bytes, n, st);
