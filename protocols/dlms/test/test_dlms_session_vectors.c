@@ -594,6 +594,33 @@ static void test_client_requests(void **state)
     assert_int_equal(dlms_client_result(c)->get[0].dar,
                      DLMS_DAR_SCOPE_OF_ACCESS_VIOLATED);
 
+    /* Datablocks from the vectors (not our server's): pwitab's block 1 (test_get.py:169,
+     * not the last) is asked for by GET-Request-Next, C0 02 C1 | 00000001; their block 19
+     * (:231) does not follow block 1 and is refused; a last datablock with a
+     * Data-Access-Result (:293, hardware-fault) ends a GET with that result. */
+    static uint8_t blk[2048];
+    size_t bl = vec(PW, "tests/test_xdlms/test_get.py", 169, blk, sizeof blk);
+    ms_wr_init(&w, out, sizeof out);
+    assert_int_equal(dlms_client_get(c, &s, &w), 0);
+    ms_wr_init(&w, out, sizeof out);
+    assert_int_equal(dlms_client_feed(c, blk, bl, &w), DLMS_CLIENT_SEND);
+    same("GET-Request-Next", out, w.len, (const uint8_t *)"\xc0\x02\xc1\x00\x00\x00\x01",
+         7);
+    assert_int_equal(dlms_client_result(c)->blocks, 1);
+    bl = vec(PW, "tests/test_xdlms/test_get.py", 231, blk, sizeof blk);
+    ms_wr_init(&w, out, sizeof out);
+    assert_int_equal(dlms_client_feed(c, blk, bl, &w), MS_EPROTO);
+    assert_true(dlms_client_associated(c));
+    ms_wr_init(&w, out, sizeof out);
+    assert_int_equal(dlms_client_get(c, &s, &w), 0);
+    bl = vec(PW, "tests/test_xdlms/test_get.py", 293, blk, sizeof blk);
+    ms_wr_init(&w, out, sizeof out);
+    assert_int_equal(dlms_client_feed(c, blk, bl, &w), DLMS_CLIENT_DONE);
+    r = dlms_client_result(c);
+    assert_int_equal(r->count, 1);
+    assert_false(r->get[0].is_data);
+    assert_int_equal(r->get[0].dar, DLMS_DAR_HARDWARE_FAULT);
+
     /* SET of the clock time, test_set.py:9 (value conftest.py:188) */
     uint8_t val[32];
     size_t vl = vec(PW, "tests/conftest.py", 188, val, sizeof val);
