@@ -15,13 +15,14 @@
 
 #include "model_parts.h"
 #include "ms_err.h"
+#include "ms_hex.h"
 
 static const uint8_t example_ek[16] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
                                         0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F };
 static const uint8_t example_ak[16] = { 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7,
                                         0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF };
 
-/* A hex string of exactly n octets (spaces allowed between octets). */
+/* A hex string of exactly n octets (spaces or colons allowed between octets). */
 static int hex_field(ms_luacfg_t *c, const char *key, uint8_t *out, size_t n,
                      bool *present)
 {
@@ -30,23 +31,8 @@ static int hex_field(ms_luacfg_t *c, const char *key, uint8_t *out, size_t n,
     if (rc)
         return rc;
     *present = s[0] != 0;
-    if (!*present)
-        return 0;
-    size_t k = 0;
-    for (const char *p = s; *p;) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) || k == n)
-            return ms_luacfg_fail(c, key, "%zu octets in hex expected", n);
-        unsigned v;
-        sscanf(p, "%2x", &v);
-        out[k++] = (uint8_t)v;
-        p += 2;
-    }
-    if (k != n)
-        return ms_luacfg_fail(c, key, "%zu octets in hex expected, not %zu", n, k);
+    if (*present && ms_hex_decode(s, strlen(s), out, n) != (int)n)
+        return ms_luacfg_fail(c, key, "%zu octets in hex expected", n);
     return 0;
 }
 

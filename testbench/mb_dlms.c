@@ -23,6 +23,7 @@
 #include "mb_dlms.h"
 #include "mb_rt.h"
 #include "ms_err.h"
+#include "ms_hex.h"
 #include "phy.h"
 
 #define DLMS_MT       "mb.dlms"
@@ -115,8 +116,7 @@ static void emit(mb_dlms_t *d, const char *dir, const char *layer, const uint8_t
     char *hex = malloc(shown * 2 + 1);
     if (!hex)
         return;
-    for (size_t i = 0; i < shown; i++)
-        snprintf(hex + 2 * i, 3, "%02x", p[i]);
+    ms_hex_encode(p, shown, hex);
     json_t *e = json_object();
     double t_ms = (double)((int64_t)(t_ns - t0)) / 1e6;
     json_object_set_new(e, "t_ms",
@@ -1556,26 +1556,7 @@ static int hex_opt(lua_State *L, int opts, const char *k, uint8_t *out, size_t w
     lua_pop(L, 1);
     if (!s)
         return 0;
-    size_t n = strlen(s), k2 = 0;
-    int hi = -1;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c == ' ' || c == ':')
-            continue;
-        v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-        if (v < 0 || k2 >= want)
-            luaL_error(L, "m:dlms: %s: %u octets in hex expected", k, (unsigned)want);
-        if (hi < 0) {
-            hi = v;
-        } else {
-            out[k2++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    if (hi >= 0 || k2 != want)
+    if (ms_hex_decode(s, strlen(s), out, want) != (int)want)
         luaL_error(L, "m:dlms: %s: %u octets in hex expected", k, (unsigned)want);
     return 1;
 }

@@ -22,6 +22,7 @@
 #include "ms_check.h"
 #include "ms_err.h"
 #include "ms_obis.h"
+#include "ms_hex.h"
 #include "ms_time.h"
 
 #define ARENA_SIZE (1u << 20)
@@ -32,8 +33,7 @@ static void push_hex(lua_State *L, const uint8_t *p, size_t n)
 {
     luaL_Buffer b;
     char *o = luaL_buffinitsize(L, &b, n * 2 + 1);
-    for (size_t i = 0; i < n; i++)
-        snprintf(o + 2 * i, 3, "%02x", p[i]);
+    ms_hex_encode(p, n, o);
     luaL_pushresultsize(&b, n * 2);
 }
 
@@ -146,42 +146,17 @@ static int type_of_name(const char *s)
     return -1;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Octets of hex text (spaces and colons ignored) into the arena; -1 when malformed. */
+/* Octets of hex text into the arena; -1 when malformed, -2 out of memory. */
 static long unhex_into(dlms_arena_t *a, const char *s, size_t n, uint8_t **out)
 {
     uint8_t *p = dlms_arena_alloc(a, n / 2 + 1);
     if (!p)
         return -2;
-    size_t k = 0;
-    int hi = -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ' ' || s[i] == ':')
-            continue;
-        int v = hexval((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            p[k++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    if (hi >= 0)
+    int k = ms_hex_decode(s, n, p, n / 2 + 1);
+    if (k < 0)
         return -1;
     *out = p;
-    return (long)k;
+    return k;
 }
 
 static void to_data(lua_State *L, int idx, dlms_arena_t *a, dlms_data_t *out, char *path,

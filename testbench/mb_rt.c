@@ -21,6 +21,7 @@
 #include <lualib.h>
 
 #include "mb_dlms.h"
+#include "ms_hex.h"
 #include "ms_time.h"
 
 extern const unsigned char mb_prelude[];
@@ -986,24 +987,12 @@ static int base_print(lua_State *L)
 static int mb_hex(lua_State *L)
 {
     size_t n;
-    const unsigned char *p = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
     luaL_Buffer b;
     char *o = luaL_buffinitsize(L, &b, n * 2 + 1);
-    for (size_t i = 0; i < n; i++)
-        snprintf(o + 2 * i, 3, "%02x", p[i]);
+    ms_hex_encode(p, n, o);
     luaL_pushresultsize(&b, n * 2);
     return 1;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static int mb_unhex(lua_State *L)
@@ -1011,24 +1000,12 @@ static int mb_unhex(lua_State *L)
     size_t n;
     const char *p = luaL_checklstring(L, 1, &n);
     luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    int hi = -1;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == ' ' || p[i] == ':')
-            continue;
-        int v = hexval((unsigned char)p[i]);
-        if (v < 0)
-            return luaL_error(L, "unhex: '%c' is not a hex digit", p[i]);
-        if (hi < 0) {
-            hi = v;
-        } else {
-            luaL_addchar(&b, (char)(hi << 4 | v));
-            hi = -1;
-        }
-    }
-    if (hi >= 0)
-        return luaL_error(L, "unhex: odd number of digits");
-    luaL_pushresult(&b);
+    uint8_t *o = (uint8_t *)luaL_buffinitsize(L, &b, n / 2 + 1);
+    int k = ms_hex_decode(p, n, o, n / 2 + 1);
+    if (k < 0)
+        return luaL_error(L, "unhex: not hex text (two digits an octet, spaces or "
+                             "colons between octets)");
+    luaL_pushresultsize(&b, (size_t)k);
     return 1;
 }
 

@@ -14,6 +14,7 @@
 #include "mb_rt.h"
 #include "ms_buf.h"
 #include "ms_err.h"
+#include "ms_hex.h"
 
 #define SESSION_MT    "mb.iec21"
 #define RAW_MAX       (256u << 10)
@@ -214,8 +215,7 @@ static void emit(mb_sess_t *c, const char *dir, const uint8_t *p, size_t n, uint
     char *hex = malloc(shown * 2 + 1);
     if (!hex)
         return;
-    for (size_t i = 0; i < shown; i++)
-        snprintf(hex + 2 * i, 3, "%02x", p[i]);
+    ms_hex_encode(p, shown, hex);
     json_t *e = json_object();
     double t_ms = (double)((int64_t)(t_ns - t0)) / 1e6;
     json_object_set_new(e, "t_ms",

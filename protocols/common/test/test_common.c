@@ -13,6 +13,7 @@
 
 #include "ms_buf.h"
 #include "ms_check.h"
+#include "ms_hex.h"
 #include "ms_err.h"
 #include "ms_obis.h"
 #include "ms_time.h"
@@ -84,6 +85,24 @@ static void test_crc16_x25(void **state)
     c = ms_crc16_x25_update(c, (const uint8_t *)"56789", 5);
     assert_int_equal(ms_crc16_x25_final(c), 0x906E);
     assert_int_equal(ms_crc16_x25(NULL, 0), 0x0000);
+}
+
+static void test_hex(void **state)
+{
+    char s[16];
+    const uint8_t b[4] = { 0x00, 0xD0, 0x7F, 0xAB };
+    assert_string_equal(ms_hex_encode(b, 4, s), "00d07fab");
+    assert_string_equal(ms_hex_encode(NULL, 0, s), "");
+    uint8_t o[4];
+    assert_int_equal(ms_hex_decode("00D07fAB", 8, o, 4), 4);
+    assert_memory_equal(o, b, 4);
+    assert_int_equal(ms_hex_decode(" 00 d0:7f ab ", 13, o, 4), 4);
+    assert_memory_equal(o, b, 4);
+    assert_int_equal(ms_hex_decode("", 0, o, 4), 0);
+    assert_int_equal(ms_hex_decode("0", 1, o, 4), MS_EPARSE);   /* odd */
+    assert_int_equal(ms_hex_decode("0 0", 3, o, 4), MS_EPARSE); /* split octet */
+    assert_int_equal(ms_hex_decode("0g", 2, o, 4), MS_EPARSE);
+    assert_int_equal(ms_hex_decode("0011223344", 10, o, 4), MS_ENOSPC);
 }
 
 static void test_bcc(void **state)
@@ -237,11 +256,17 @@ static void test_iso8601(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_table),  cmocka_unit_test(test_writer),
-        cmocka_unit_test(test_reader),     cmocka_unit_test(test_crc16_x25),
-        cmocka_unit_test(test_bcc),        cmocka_unit_test(test_parity),
-        cmocka_unit_test(test_obis_parse), cmocka_unit_test(test_obis_format_match),
-        cmocka_unit_test(test_civil),      cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_err_table),
+        cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_crc16_x25),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_bcc),
+        cmocka_unit_test(test_parity),
+        cmocka_unit_test(test_obis_parse),
+        cmocka_unit_test(test_obis_format_match),
+        cmocka_unit_test(test_civil),
+        cmocka_unit_test(test_iso8601),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
