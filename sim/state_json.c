@@ -57,12 +57,13 @@ json_t *ms_json_ports(const ms_sim_meter_t *sm)
         }
         json_object_set_new(
             p, "stats",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_bytes",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_bytes",
                       (json_int_t)in.rx_bytes, "tx_bytes", (json_int_t)in.tx_bytes,
                       "sign_ons", (json_int_t)in.sign_ons, "readouts",
                       (json_int_t)in.readouts, "bad_bcc", (json_int_t)in.bad_bcc,
                       "wrong_passwords", (json_int_t)in.wrong_passwords, "naks_received",
-                      (json_int_t)in.naks_received));
+                      (json_int_t)in.naks_received, "mode_e", (json_int_t)in.mode_e,
+                      "apdus", (json_int_t)in.apdus));
         json_array_append_new(a, p);
     }
     return a;

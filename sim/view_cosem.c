@@ -564,13 +564,11 @@ static int demand_register_get(ms_cosem_t *v, const cv_obj_t *o, const dlms_who_
     case 1:
         ax_obis(w, &o->ln);
         break;
-    case 2: { /* current_average_value: the running subperiod with the N-1 before it */
-        int64_t cur = m->period_acc[d] + sum - (n > 1 ? m->window[d][m->window_head] : 0);
-        if (n == 1)
-            cur = m->period_acc[d];
-        ax_reg_value(w, &def, cur / period_ms);
+    case 2: /* current_average_value: the running subperiod with the N-1 before it (the
+               slot at window_head is the oldest, about to be replaced) */
+        ax_reg_value(w, &def,
+                     (m->period_acc[d] + sum - m->window[d][m->window_head]) / period_ms);
         break;
-    }
     case 3: /* last_average_value */
         ax_reg_value(w, &def, sum / period_ms);
         break;

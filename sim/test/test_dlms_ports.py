@@ -277,6 +277,9 @@ class WrapperTests(unittest.TestCase):
             ok, dar = get_data(w.apdu(get_request(*LOAD_PROFILE)))
             self.assertEqual((ok, dar), (False, 4))  # object-undefined
             self.assertEqual(w.apdu(b"\x62\x00")[:1], b"\x63")  # RLRQ -> RLRE
+            port = self.m.call(f"/meters/{self.m.id}")["ports"][0]
+            self.assertEqual(port["protocol"], "dlms-wrapper")
+            self.assertGreaterEqual(port["stats"]["apdus"], 6)
         finally:
             w.s.close()
 
@@ -368,6 +371,8 @@ class HdlcTests(unittest.TestCase):
             time.sleep(0.2)
             line.send(b"/?!\r\n")  # IEC 62056-21 again
             self.assertIn(b"\\2", line.until(b"\r\n"))
+            stats = m.call(f"/meters/{m.id}")["ports"][0]["stats"]
+            self.assertEqual((stats["mode_e"], stats["apdus"]), (1, 2))
             os.close(line.fd)
         finally:
             m.close()

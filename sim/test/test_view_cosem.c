@@ -250,6 +250,23 @@ static void test_registers(void **state)
     assert_int_equal(d.v.u, 1200);
     assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 8, &d), 0);
     assert_int_equal(d.v.u, 900);
+    /* half way through a period: current_average_value is half the power */
+    ms_meter_advance(f->m, utc_ms("2016-01-14T10:07:30Z"));
+    assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 2, &d), 0);
+    assert_int_equal(d.v.i, 600);
+    teardown_f(f);
+    /* sliding window of 3 subperiods of 5 min: two whole ones and half of the third */
+    const char *sliding[] = { "demand_subperiods=3" };
+    f = setup_with("2016-01-14T00:00:00Z", sliding, 1);
+    ms_meter_advance(f->m, utc_ms("2016-01-14T10:07:30Z"));
+    assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 2, &d), 0);
+    assert_int_equal(d.v.i, 1000);
+    assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 3, &d), 0);
+    assert_int_equal(d.v.u, 1200);
+    assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 8, &d), 0);
+    assert_int_equal(d.v.u, 300);
+    assert_int_equal(get(f, &reader, 5, MS_OBIS(1, 0, 1, 4, 0, 255), 9, &d), 0);
+    assert_int_equal(d.v.u, 3);
     teardown_f(f);
 }
 
