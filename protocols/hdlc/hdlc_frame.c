@@ -337,9 +337,12 @@ static int final_checks(const hdlc_frame_t *f, size_t length, size_t hdr_len)
     return 0;
 }
 
+/* An HCS or FCS as sent: least significant byte first. */
 static uint16_t get_le16(const uint8_t *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    ms_rd_t r;
+    ms_rd_init(&r, p, 2);
+    return ms_rd_u16le(&r);
 }
 
 int hdlc_frame_decode(const uint8_t *in, size_t len, hdlc_frame_t *f)

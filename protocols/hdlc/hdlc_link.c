@@ -36,8 +36,9 @@
 **   the direction byte is not enforced; an LLC header with nothing behind it is
 **   dropped like a missing one. An unsegmented I frame without information
 **   field (an acknowledgement) delivers nothing.
-** - UA carries all four parameters: lengths in 1 or 2 bytes, windows in 4 (the layout
-**   of the Green Book example and of the pwitab UA vector).
+** - UA and SNRM (unless cfg.snrm_no_params) carry all four parameters: lengths in 1 or
+**   2 bytes, windows in 4 (the layout of the Green Book example and of the pwitab UA
+**   vector).
 */
 #include "hdlc_link.h"
 
@@ -428,6 +429,48 @@ static void answer_poll(hdlc_link_t *l)
     put(l, HDLC_RR, true, 0, false, NULL, 0, false);
 }
 
+/* The parameter field of an SNRM or UA: lengths in the smallest width, windows in 4
+ * bytes (the layout of the Green Book example and of the pwitab UA vector). */
+static size_t params_put(uint8_t *info, size_t cap, const hdlc_link_params_t *p)
+{
+    hdlc_params_t f;
+    memset(&f, 0, sizeof f);
+    hdlc_params_set(&f, HDLC_P_MAX_INFO_TX, p->max_info_tx);
+    hdlc_params_set(&f, HDLC_P_MAX_INFO_RX, p->max_info_rx);
+    f.value[HDLC_P_WINDOW_TX] = p->window_tx;
+    f.value[HDLC_P_WINDOW_RX] = p->window_rx;
+    f.width[HDLC_P_WINDOW_TX] = f.width[HDLC_P_WINDOW_RX] = 4;
+    ms_wr_t w;
+    ms_wr_init(&w, info, cap);
+    int n = hdlc_params_put(&w, &f);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Negotiation (6.4.4.4.3.2): the minimum of this station's own values and the peer's,
+ * in this station's view — the peer's transmit is this station's receive
+ * (PROTOCOL-NOTES trap 5). peer: values in the peer's view, as check_params() gives. */
+static hdlc_link_params_t negotiate(const hdlc_link_params_t *own,
+                                    const uint32_t peer[HDLC_P_COUNT])
+{
+    return (hdlc_link_params_t){
+        .max_info_tx =
+            umin(own->max_info_tx, umin(peer[HDLC_P_MAX_INFO_RX], HDLC_INFO_MAX)),
+        .max_info_rx =
+            umin(own->max_info_rx, umin(peer[HDLC_P_MAX_INFO_TX], HDLC_INFO_MAX)),
+        .window_tx = umin(own->window_tx, umin(peer[HDLC_P_WINDOW_RX], HDLC_WINDOW_MAX)),
+        .window_rx = umin(own->window_rx, umin(peer[HDLC_P_WINDOW_TX], HDLC_WINDOW_MAX)),
+    };
+}
+
+/* This station's own values from the configuration. */
+static hdlc_link_params_t own_params(const hdlc_link_t *l)
+{
+    return (hdlc_link_params_t){ .max_info_tx = l->cfg.max_info_tx,
+                                 .max_info_rx = l->cfg.max_info_rx,
+                                 .window_tx = l->cfg.window_tx,
+                                 .window_rx = l->cfg.window_rx };
+}
+
 static int check_params(const hdlc_frame_t *f, uint32_t v[HDLC_P_COUNT])
 {
     hdlc_params_t p;
@@ -458,16 +501,8 @@ static void srv_connect(hdlc_link_t *l, const hdlc_frame_t *f)
             reply_to(l, f, HDLC_DM);
         return;
     }
-    /* The minimum of each proposal and this station's capability; the client's
-     * transmit is this station's receive (PROTOCOL-NOTES trap 5). */
-    hdlc_link_params_t np = {
-        .max_info_tx =
-            (unsigned)umin(l->cfg.max_info_tx, (unsigned)umin(c[1], HDLC_INFO_MAX)),
-        .max_info_rx =
-            (unsigned)umin(l->cfg.max_info_rx, (unsigned)umin(c[0], HDLC_INFO_MAX)),
-        .window_tx = umin(l->cfg.window_tx, (unsigned)umin(c[3], HDLC_WINDOW_MAX)),
-        .window_rx = umin(l->cfg.window_rx, (unsigned)umin(c[2], HDLC_WINDOW_MAX)),
-    };
+    hdlc_link_params_t own = own_params(l);
+    hdlc_link_params_t np = negotiate(&own, c);
     hdlc_link_params_t old = l->np;
     l->np = np;
     if (ensure_slots(l) < 0) {
@@ -485,18 +520,8 @@ static void srv_connect(hdlc_link_t *l, const hdlc_frame_t *f)
     if (was)
         push_disconnected(l, 0);
 
-    hdlc_params_t p;
-    memset(&p, 0, sizeof p);
-    hdlc_params_set(&p, HDLC_P_MAX_INFO_TX, np.max_info_tx);
-    hdlc_params_set(&p, HDLC_P_MAX_INFO_RX, np.max_info_rx);
-    p.value[HDLC_P_WINDOW_TX] = np.window_tx;
-    p.value[HDLC_P_WINDOW_RX] = np.window_rx;
-    p.width[HDLC_P_WINDOW_TX] = p.width[HDLC_P_WINDOW_RX] = 4;
     uint8_t info[32];
-    ms_wr_t w;
-    ms_wr_init(&w, info, sizeof info);
-    int n = hdlc_params_put(&w, &p);
-    put(l, HDLC_UA, f->pf, 0, false, info, n > 0 ? (size_t)n : 0, false);
+    put(l, HDLC_UA, f->pf, 0, false, info, params_put(info, sizeof info, &np), false);
     qact_t *a = push(l, HDLC_ACT_CONNECTED);
     if (a) {
         a->server = l->local;
@@ -739,16 +764,12 @@ static void cli_connected(hdlc_link_t *l, const hdlc_frame_t *f)
         cli_fail(l, MS_EPROTO);
         return;
     }
-    bool dflt = l->cfg.snrm_no_params; /* then the proposal was the defaults */
-    unsigned tx = dflt ? HDLC_DEFAULT_INFO : l->cfg.max_info_tx;
-    unsigned rx = dflt ? HDLC_DEFAULT_INFO : l->cfg.max_info_rx;
-    unsigned wtx = dflt ? HDLC_DEFAULT_WINDOW : l->cfg.window_tx;
-    unsigned wrx = dflt ? HDLC_DEFAULT_WINDOW : l->cfg.window_rx;
+    hdlc_link_params_t own = own_params(l);
+    if (l->cfg.snrm_no_params) /* then the proposal was the defaults */
+        own = (hdlc_link_params_t){ HDLC_DEFAULT_INFO, HDLC_DEFAULT_INFO,
+                                    HDLC_DEFAULT_WINDOW, HDLC_DEFAULT_WINDOW };
     reset_link(l);
-    l->np.max_info_tx = umin(tx, (unsigned)umin(s[HDLC_P_MAX_INFO_RX], HDLC_INFO_MAX));
-    l->np.max_info_rx = umin(rx, (unsigned)umin(s[HDLC_P_MAX_INFO_TX], HDLC_INFO_MAX));
-    l->np.window_tx = umin(wtx, (unsigned)umin(s[HDLC_P_WINDOW_RX], HDLC_WINDOW_MAX));
-    l->np.window_rx = umin(wrx, (unsigned)umin(s[HDLC_P_WINDOW_TX], HDLC_WINDOW_MAX));
+    l->np = negotiate(&own, s);
     if (ensure_slots(l) < 0) {
         cli_fail(l, MS_ENOMEM);
         return;
@@ -1228,17 +1249,8 @@ int hdlc_link_connect(hdlc_link_t *l, uint64_t now_ms)
     uint8_t info[32];
     size_t n = 0;
     if (!l->cfg.snrm_no_params) {
-        hdlc_params_t p;
-        memset(&p, 0, sizeof p);
-        hdlc_params_set(&p, HDLC_P_MAX_INFO_TX, l->cfg.max_info_tx);
-        hdlc_params_set(&p, HDLC_P_MAX_INFO_RX, l->cfg.max_info_rx);
-        p.value[HDLC_P_WINDOW_TX] = l->cfg.window_tx;
-        p.value[HDLC_P_WINDOW_RX] = l->cfg.window_rx;
-        p.width[HDLC_P_WINDOW_TX] = p.width[HDLC_P_WINDOW_RX] = 4;
-        ms_wr_t w;
-        ms_wr_init(&w, info, sizeof info);
-        int rc = hdlc_params_put(&w, &p);
-        n = rc > 0 ? (size_t)rc : 0;
+        hdlc_link_params_t own = own_params(l);
+        n = params_put(info, sizeof info, &own);
     }
     size_t from = l->out_len;
     if (put(l, HDLC_SNRM, true, 0, false, info, n, false) == 0)
