@@ -5,8 +5,10 @@
 */
 #include "phy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ms_err.h"
 #include "phy_internal.h"
@@ -204,6 +206,17 @@ int ms__phy_queue_write(ms_phy_t *p, const uint8_t *buf, size_t len,
             xf = MS__XF_CLEAR7;
     }
     return ms__pace_queue(p, buf, len, not_before_ns, xf);
+}
+
+int ms__phy_fd_write(int fd, const uint8_t *buf, size_t len)
+{
+    ssize_t n;
+    do {
+        n = write(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? MS_EAGAIN : ms_err_from_errno(errno);
+    return (int)n;
 }
 
 void ms__phy_queue_flush(ms_phy_t *p)

@@ -1,6 +1,7 @@
 /*
 ** phy_internal.h — what the phy backends share: the stream struct, handle accounting
-** for the deferred free, callback dispatch and the termios speed table.
+** for the deferred free, callback dispatch, the output queue entry points, fd writes
+** and the termios speed table.
 ** SPDX-License-Identifier: MIT
 **
 ** Library-internal (ms__ prefix); nothing outside protocols/phy includes it. A backend
@@ -73,6 +74,10 @@ void ms__phy_emit_close(ms_phy_t *p, int err);
 /** ops->write of every backend: 7-bit conversion, then the pacer queue. */
 int ms__phy_queue_write(ms_phy_t *p, const uint8_t *buf, size_t len,
                         uint64_t not_before_ns);
+
+/** write() to a non-blocking fd, repeated after EINTR (the pace_ops write of the fd
+ *  backends). @return the bytes written (0..len), MS_EAGAIN, or another ms_err. */
+int ms__phy_fd_write(int fd, const uint8_t *buf, size_t len);
 
 /** ops->flush of every backend: drop queued output. */
 void ms__phy_queue_flush(ms_phy_t *p);

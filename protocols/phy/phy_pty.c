@@ -300,15 +300,10 @@ static void on_master(uv_poll_t *h, int status, int events)
 static int pty_write(ms_phy_t *p, const uint8_t *buf, size_t len)
 {
     phy_pty_t *t = to_pty(p);
-    ssize_t n;
-    do {
-        n = write(t->master, buf, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EAGAIN ? MS_EAGAIN : ms_err_from_errno(errno);
+    int n = ms__phy_fd_write(t->master, buf, len);
     if (n > 0)
         stale_record(t, (size_t)n, uv_hrtime());
-    return (int)n;
+    return n;
 }
 
 static void pty_want_writable(ms_phy_t *p, bool on)

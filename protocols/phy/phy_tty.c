@@ -161,14 +161,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static int tty_write(ms_phy_t *p, const uint8_t *buf, size_t len)
 {
-    phy_tty_t *t = to_tty(p);
-    ssize_t n;
-    do {
-        n = write(t->fd, buf, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EAGAIN ? MS_EAGAIN : ms_err_from_errno(errno);
-    return (int)n;
+    return ms__phy_fd_write(to_tty(p)->fd, buf, len);
 }
 
 static void tty_want_writable(ms_phy_t *p, bool on)
