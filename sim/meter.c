@@ -171,7 +171,7 @@ static void integrate(const ictx_t *c, ms_regs_t *r, int64_t t)
     ms_load_cumulative(c->load, t, cum);
     if (c->powered) {
         const int64_t k = c->model->reactive_permille;
-        const int rate = r->override_rate ? r->override_rate : r->rate;
+        const int rate = ms_regs_rate(r);
         for (int d = 0; d < MS_DIR_COUNT; d++) {
             int64_t de = cum[d] - r->src_mwh[d];
             if (de <= 0)
@@ -197,7 +197,7 @@ static void integrate(const ictx_t *c, ms_regs_t *r, int64_t t)
  * ends at the first scheduled change. Returns true when the rate in force changed. */
 static bool apply_switch(const ictx_t *c, ms_regs_t *r)
 {
-    uint8_t before = r->override_rate ? (uint8_t)r->override_rate : r->rate;
+    uint8_t before = ms_regs_rate(r);
     schedule_at(c, r->t_ms, &r->rate, &r->relays);
     r->override_rate = 0;
     r->next_switch_ms = next_switch(c, r->t_ms);
@@ -555,7 +555,7 @@ void ms_meter_advance(ms_meter_t *m, int64_t t_end)
             m->over_since_ms = NEVER;
         }
         if (m->powered) {
-            int rate = m->regs.override_rate ? m->regs.override_rate : m->regs.rate;
+            int rate = ms_regs_rate(&m->regs);
             int64_t pw[MS_DIR_COUNT] = { 0, 0 };
             if (seg.valid && ms_meter_output(m))
                 memcpy(pw, seg.power_mw, sizeof pw);
@@ -717,7 +717,7 @@ int ms_meter_override_rate(ms_meter_t *m, int rate, const char *who)
 {
     if (rate < 1 || rate > m->cal->nrates)
         return MS_ERANGE;
-    int before = m->regs.override_rate ? m->regs.override_rate : m->regs.rate;
+    int before = ms_regs_rate(&m->regs);
     m->regs.override_rate = (int8_t)rate;
     log_event(m, MS_LOG_STANDARD, MS_EV_TARIFF_OVERRIDE, 0,
               "rate %d -> %d until the next scheduled switch (%s)", before, rate,
@@ -1040,7 +1040,7 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
         snprintf(out->text, sizeof out->text, "%s", md->firmware);
         break;
     case MS_REG_TARIFF:
-        out->value = m->regs.override_rate ? m->regs.override_rate : m->regs.rate;
+        out->value = ms_regs_rate(&m->regs);
         break;
     case MS_REG_BREAKER:
         out->value = m->breaker;

@@ -170,6 +170,12 @@ typedef struct ms_regs {
     int64_t next_switch_ms; /* sim time of the next calendar change */
 } ms_regs_t;
 
+/** The rate in force: a manual override until the next switch, else the calendar's. */
+static inline uint8_t ms_regs_rate(const ms_regs_t *r)
+{
+    return r->override_rate ? (uint8_t)r->override_rate : r->rate;
+}
+
 typedef struct ms_epoch {
     int64_t t_start; /* sim ms */
     ms_rtc_t rtc;

@@ -151,10 +151,9 @@ json_t *ms_json_meter_state(const ms_sim_meter_t *sm)
     }
     json_t *tariff = json_pack(
         "{s:i, s:i, s:i, s:i, s:b, s:s, s:o, s:o}", "active_rate",
-        (int)(m->regs.override_rate ? m->regs.override_rate : m->regs.rate),
-        "scheduled_rate", (int)m->regs.rate, "override", (int)m->regs.override_rate,
-        "relays", (int)m->regs.relays, "frozen", m->tariff_frozen, "calendar",
-        m->cal->name, "passive_calendar",
+        (int)ms_regs_rate(&m->regs), "scheduled_rate", (int)m->regs.rate, "override",
+        (int)m->regs.override_rate, "relays", (int)m->regs.relays, "frozen",
+        m->tariff_frozen, "calendar", m->cal->name, "passive_calendar",
         m->passive ? json_string(m->passive->name) : json_null(), "passive_activation",
         m->passive ? time_or_null(m, m->passive_activation_rtc) : json_null());
     json_object_set_new(tariff, "rates", json_integer(m->cal->nrates));

@@ -422,8 +422,7 @@ static int data_get(ms_cosem_t *v, const cv_obj_t *o, const dlms_who_t *who, int
         ax_uint(w, DLMS_LONG_UNSIGNED, m->billing_count);
         break;
     case D_TARIFF:
-        ax_uint(w, DLMS_UNSIGNED,
-                m->regs.override_rate ? (uint8_t)m->regs.override_rate : m->regs.rate);
+        ax_uint(w, DLMS_UNSIGNED, ms_regs_rate(&m->regs));
         break;
     case D_ERROR:
         ax_uint(w, DLMS_DOUBLE_LONG_UNSIGNED, m->error_flags);

@@ -144,12 +144,6 @@ static uint8_t view_rates(const ms_cosem_t *v)
     return n;
 }
 
-/* The rate in force: a manual override, else the calendar's. */
-static uint8_t rate_now(const ms_meter_t *m)
-{
-    return m->regs.override_rate ? (uint8_t)m->regs.override_rate : m->regs.rate;
-}
-
 static void refused(ms_cosem_t *v, const dlms_who_t *who, const char *what)
 {
     if (v->h.event) {
@@ -1003,7 +997,7 @@ static int register_activation_get(ms_cosem_t *v, const cv_obj_t *o,
         }
         break;
     default: { /* active_mask: the rate in force */
-        const uint8_t name = rate_now(v->m);
+        const uint8_t name = ms_regs_rate(&v->m->regs);
         ax_octets(w, &name, 1);
         break;
     }

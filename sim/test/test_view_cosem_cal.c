@@ -64,11 +64,6 @@ static const dlms_data_t *item(const dlms_data_t *d, dlms_data_type_t t, uint32_
     return &d->v.items[i];
 }
 
-static uint8_t rate_in_force(const ms_meter_t *m)
-{
-    return m->regs.override_rate ? (uint8_t)m->regs.override_rate : m->regs.rate;
-}
-
 /* ---- writing calendar parts ---------------------------------------------------------
  */
 
@@ -274,7 +269,7 @@ static void test_passive_calendar_activation_time(void **state)
     /* Thursday 10:00 CET: working day, rate 1 */
     fixture_t *f = setup_at("2016-01-14T09:00:00Z");
     const ms_calendar_t *before = f->m->cal;
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     write_t2_new(f);
     /* nothing programmed yet */
     assert_ptr_equal(f->m->cal, before);
@@ -318,7 +313,7 @@ static void test_passive_calendar_activation_time(void **state)
     /* Thursday 21:00: still T2-STD, rate 1 */
     ms_meter_advance(f->m, utc_ms("2016-01-14T20:00:00Z"));
     assert_string_equal(f->m->cal->name, "T2-STD");
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     /* Friday 10:00: T2-NEW says rate 2 (T2-STD would say 1) */
     ms_meter_advance(f->m, utc_ms("2016-01-15T09:00:00Z"));
     assert_string_equal(f->m->cal->name, "T2-NEW");
@@ -352,13 +347,13 @@ static void test_activate_method(void **state)
     dlms_data_t bad = dlms_data_uint(DLMS_UNSIGNED, 0);
     assert_int_equal(act(f, &manage, 20, CAL, 1, &bad), DLMS_ACTION_TYPE_UNMATCHED);
     assert_string_equal(f->m->cal->name, "T2-STD");
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     assert_int_equal(act(f, &manage, 20, CAL, 1, &zero), DLMS_ACTION_SUCCESS);
     assert_string_equal(f->m->cal->name, "T2-NEW");
     assert_null(f->m->passive);
-    assert_int_equal(rate_in_force(f->m), 2); /* at once: 10:00 is before noon */
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2); /* at once: 10:00 is before noon */
     ms_meter_advance(f->m, utc_ms("2016-01-14T11:30:00Z"));
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     /* the passive written before is what a read shows no more */
     dlms_data_t d;
     assert_int_equal(get(f, &reader, 20, CAL, 6, &d), 0);
@@ -585,11 +580,11 @@ static void test_special_days(void **state)
     assert_sd(&d, 2, 0xFFFF, 5, 2, 2);
     /* Monday 10:00: rate 2 instead of 1 */
     ms_meter_advance(f->m, utc_ms("2016-05-02T08:00:00Z"));
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2);
     /* deleted (index 3): the working day's rate at once */
     dlms_data_t idx = dlms_data_uint(DLMS_LONG_UNSIGNED, 3);
     assert_int_equal(act(f, &manage, 11, SPECIAL, 2, &idx), DLMS_ACTION_SUCCESS);
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     assert_int_equal(f->m->cal->nspecial, 4);
 
     /* the same index overwrites (index 1 was 01-01): a dated day, Tuesday 2016-05-03 */
@@ -600,7 +595,7 @@ static void test_special_days(void **state)
     assert_sd(&d, 0, 0xFFFF, 5, 1, 2);
     assert_sd(&d, 3, 2016, 5, 3, 2);
     ms_meter_advance(f->m, utc_ms("2016-05-03T08:00:00Z"));
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2);
     /* the same date overwrites: 12-25 becomes a working day */
     e = sd_entry(f, 99, 0xFFFF, 12, 25, 1);
     assert_int_equal(act(f, &manage, 11, SPECIAL, 1, &e), DLMS_ACTION_SUCCESS);
@@ -678,9 +673,9 @@ static void test_special_days_and_passive(void **state)
     /* after the activation, 06-06 (a Monday) is a rest day: rate 2 at 14:00 */
     ms_meter_advance(f->m, utc_ms("2016-06-06T12:00:00Z"));
     assert_string_equal(f->m->cal->name, "T2-NEW");
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2);
     ms_meter_advance(f->m, utc_ms("2016-06-07T12:00:00Z"));
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     teardown_f(f);
 }
 
@@ -714,15 +709,15 @@ static void test_tariff_scripts(void **state)
     dlms_data_t id = dlms_data_uint(DLMS_LONG_UNSIGNED, 2);
     assert_int_equal(act(f, &manage, 9, TARIFF_SCRIPTS, 1, &id), DLMS_ACTION_SUCCESS);
     assert_int_equal(f->m->regs.override_rate, 2);
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2);
     assert_true(f->commits > 0);
     assert_int_equal(get(f, &reader, 1, tariff, 2, &d), 0);
     assert_int_equal(d.v.u, 2);
     ms_meter_advance(f->m, utc_ms("2016-01-14T20:00:00Z"));
-    assert_int_equal(rate_in_force(f->m), 2);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 2);
     ms_meter_advance(f->m, utc_ms("2016-01-15T06:00:00Z")); /* Friday 07:00 */
     assert_int_equal(f->m->regs.override_rate, 0);
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     /* the null script, an unknown script, a wrong type */
     int commits = f->commits;
     dlms_data_t zero = dlms_data_uint(DLMS_LONG_UNSIGNED, 0);
@@ -737,7 +732,7 @@ static void test_tariff_scripts(void **state)
     assert_int_equal(act(f, &manage, 9, TARIFF_SCRIPTS, 1, NULL),
                      DLMS_ACTION_TYPE_UNMATCHED);
     assert_int_equal(f->commits, commits);
-    assert_int_equal(rate_in_force(f->m), 1);
+    assert_int_equal(ms_regs_rate(&f->m->regs), 1);
     teardown_f(f);
 }
 
