@@ -226,10 +226,7 @@ static void set_error_text(iec21_client_t *c, const iec21_msg_t *m)
 {
     const uint8_t *p = m->data;
     size_t n = m->data_len;
-    if (n >= 2 && p[0] == '(' && p[n - 1] == ')') {
-        p++;
-        n -= 2;
-    }
+    iec21__unparen(&p, &n);
     set_data(c, p, n);
 }
 
@@ -557,23 +554,13 @@ int iec21_client_readout(iec21_client_t *c, uint64_t now_ms)
     return rc;
 }
 
-static bool operand_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '(' || s[i] == ')')
-            return false;
-    return true;
-}
-
 int iec21_client_program(iec21_client_t *c, uint64_t now_ms, const char *password,
                          int level)
 {
     if (waiting(c) || c->state == C_BREAKING)
         return MS_ESTATE;
-    if (!password || !operand_ok(password, PASSWORD_MAX) || (level != 1 && level != 2) ||
+    if (!password || strlen(password) > PASSWORD_MAX ||
+        !iec21__operand_ok(password, strlen(password)) || (level != 1 && level != 2) ||
         c->cfg.mode_d)
         return MS_EINVAL;
     begin(c, OP_PROGRAM, false);

@@ -309,13 +309,8 @@ static void send_p0(iec21_meter_t *m, unsigned delay_ms)
     operand[0] = '(';
     if (m->ops->operand && (m->ops->operand(m->ctx, &w) < 0 || w.err))
         w.len = 0;
-    for (size_t i = 0; i < w.len; i++) {
-        char c = operand[1 + i];
-        if (c < 0x20 || c > 0x7E || c == '(' || c == ')') {
-            w.len = 0; /* not a valid operand: send "()" */
-            break;
-        }
-    }
+    if (!iec21__operand_ok(operand + 1, w.len))
+        w.len = 0; /* not a valid operand: send "()" */
     operand[1 + w.len] = ')';
     operand[2 + w.len] = 0;
     send_command(m, delay_ms, "P0", operand);
@@ -465,26 +460,16 @@ static void on_nak(iec21_meter_t *m)
     m->tx_pending = true;
 }
 
-/* The text inside "(...)", or the whole data when it is not parenthesised. */
-static void operand_of(const iec21_msg_t *msg, const char **p, size_t *n)
-{
-    *p = (const char *)msg->data;
-    *n = msg->data_len;
-    if (*n >= 2 && (*p)[0] == '(' && (*p)[*n - 1] == ')') {
-        (*p)++;
-        *n -= 2;
-    }
-}
-
 static void on_password(iec21_meter_t *m, const iec21_msg_t *msg)
 {
     const iec21_meter_cfg_t *c = &m->cfg;
     int level = msg->cmd_type - '0';
-    const char *op;
-    size_t n;
-    operand_of(msg, &op, &n);
+    const uint8_t *op = msg->data; /* the text inside "(...)", or the whole data */
+    size_t n = msg->data_len;
+    iec21__unparen(&op, &n);
     const char *name = level == 1 ? "P1" : "P2";
-    int rc = m->ops->password ? m->ops->password(m->ctx, level, op, n) : MS_EACCES;
+    int rc = m->ops->password ? m->ops->password(m->ctx, level, (const char *)op, n)
+                              : MS_EACCES;
     if (rc == 0) {
         m->access = level;
         emit(m, IEC21_EV_PASSWORD_OK, name);

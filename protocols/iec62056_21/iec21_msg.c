@@ -464,6 +464,22 @@ bool iec21__has_framing(const uint8_t *p, size_t n)
     return false;
 }
 
+void iec21__unparen(const uint8_t **p, size_t *n)
+{
+    if (*n >= 2 && (*p)[0] == '(' && (*p)[*n - 1] == ')') {
+        (*p)++;
+        *n -= 2;
+    }
+}
+
+bool iec21__operand_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_print((uint8_t)s[i]) || s[i] == '(' || s[i] == ')')
+            return false;
+    return true;
+}
+
 /* Append ETX|EOT and the BCC over w->buf[first..] (first = the byte after SOH/STX). */
 static void end_block(ms_wr_t *w, size_t first, bool partial)
 {

@@ -226,4 +226,13 @@ int iec21_encode_dataset(ms_wr_t *w, const char *address, const char *value,
  *  which no data set or operand may contain. */
 bool iec21__has_framing(const uint8_t *p, size_t n);
 
+/** Library-internal: the text inside the parentheses of an operand or error message
+ *  "(...)" held in p[0..*n): *p and *n are narrowed to it; unchanged when p[0..*n) is
+ *  not enclosed in parentheses. */
+void iec21__unparen(const uint8_t **p, size_t *n);
+
+/** Library-internal: true when s[0..n) may stand inside "(...)" as the operand of a
+ *  P0, P1 or P2 message: printable characters other than "(" and ")". */
+bool iec21__operand_ok(const char *s, size_t n);
+
 #endif

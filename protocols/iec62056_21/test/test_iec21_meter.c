@@ -28,6 +28,7 @@ typedef struct ev {
 
 typedef struct prov {
     const char *readout;
+    const char *operand; /* NULL: "12345678" */
     int readout_err;
     int readout_calls;
     ev_t evs[64];
@@ -49,7 +50,8 @@ static int p_readout(void *ctx, ms_wr_t *out)
 
 static int p_operand(void *ctx, ms_wr_t *out)
 {
-    return ms_wr_str(out, "12345678");
+    const prov_t *p = ctx;
+    return ms_wr_str(out, p->operand ? p->operand : "12345678");
 }
 
 static int p_password(void *ctx, int level, const char *op, size_t len)
@@ -490,6 +492,27 @@ static void test_lowercase_mfr(void **state)
     assert_int_equal(take(m), 1);
     expect_send(0, 20, "/ABc5METER1\r\n", 13);
     iec21_meter_free(m);
+}
+
+/* An operand the P0 message cannot carry (a parenthesis, a control character) is
+ * replaced by the empty operand "()". */
+static void test_p0_invalid_operand(void **state)
+{
+    const char *bad[] = { "12(34", "1234)", "12\r\n" };
+    for (int i = 0; i < 3; i++) {
+        prov_t p;
+        iec21_meter_cfg_t c = base_cfg('C', '5');
+        iec21_meter_t *m = signed_on(&p, &c);
+        p.operand = bad[i];
+        in(m, 1200,
+           "\x06"
+           "051\r\n");
+        assert_int_equal(take(m), 2);
+        uint8_t p0[32];
+        size_t n = command(p0, "P0", "()");
+        expect_send(1, 500, p0, n);
+        iec21_meter_free(m);
+    }
 }
 
 static void test_programming_password_ok(void **state)
@@ -992,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_mode_e),
         cmocka_unit_test(test_mode_c_tt),
         cmocka_unit_test(test_lowercase_mfr),
+        cmocka_unit_test(test_p0_invalid_operand),
         cmocka_unit_test(test_programming_password_ok),
         cmocka_unit_test(test_programming_refusals),
         cmocka_unit_test(test_provider_replies),
