@@ -34,7 +34,8 @@ int ms_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap)
     size_t k = 0;
     int hi = -1;
     for (size_t i = 0; i < n; i++) {
-        if ((s[i] == ' ' || s[i] == ':') && hi < 0)
+        if (hi < 0 &&
+            (s[i] == ' ' || s[i] == ':' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
             continue;
         int v = value(s[i]);
         if (v < 0)

@@ -18,8 +18,8 @@
 char *ms_hex_encode(const uint8_t *p, size_t n, char *out);
 
 /**
- * Read hex text: digits in either case, two per octet; spaces and colons may stand
- * between octets ("D0 D1", "d0:d1").
+ * Read hex text: digits in either case, two per octet; white space (space, tab, CR, LF)
+ * and colons may stand between octets ("D0 D1", "d0:d1", a hex dump over lines).
  * @param[in]  s, n  the text (not NUL-terminated necessarily)
  * @param[out] out   octets, room for cap
  * @return the number of octets, or MS_EPARSE (a character that is not a hex digit, a

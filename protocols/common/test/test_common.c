@@ -96,7 +96,7 @@ static void test_hex(void **state)
     uint8_t o[4];
     assert_int_equal(ms_hex_decode("00D07fAB", 8, o, 4), 4);
     assert_memory_equal(o, b, 4);
-    assert_int_equal(ms_hex_decode(" 00 d0:7f ab ", 13, o, 4), 4);
+    assert_int_equal(ms_hex_decode(" 00 d0:7f\r\n\tab ", 15, o, 4), 4);
     assert_memory_equal(o, b, 4);
     assert_int_equal(ms_hex_decode("", 0, o, 4), 0);
     assert_int_equal(ms_hex_decode("0", 1, o, 4), MS_EPARSE);   /* odd */

@@ -6,11 +6,13 @@
 #ifndef DLMS_TEST_UTIL_H
 #define DLMS_TEST_UTIL_H
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ms_err.h"
+#include "ms_hex.h"
 
 /* Path of a file under $MS_SHARED_DATA/dlms/. Aborts when MS_SHARED_DATA is unset. */
 static inline const char *t_dlms_path(const char *rel)
@@ -52,38 +54,12 @@ static inline char *t_read_file(const char *path, size_t *len)
  * or overflow: test data must be right. */
 static inline size_t t_hex(const char *hex, uint8_t *out, size_t cap)
 {
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        if (isspace((unsigned char)*p))
-            continue;
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else {
-            fprintf(stderr, "bad hex character '%c'\n", *p);
-            abort();
-        }
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n >= cap) {
-            fprintf(stderr, "hex longer than %zu octets\n", cap);
-            abort();
-        }
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    if (hi >= 0) {
-        fprintf(stderr, "odd number of hex digits\n");
+    int n = ms_hex_decode(hex, strlen(hex), out, cap);
+    if (n < 0) {
+        fprintf(stderr, "bad hex (%s) in %.40s\n", ms_err_name(n), hex);
         abort();
     }
-    return n;
+    return (size_t)n;
 }
 
 /* Print octets as hex to stderr (for failure messages). */

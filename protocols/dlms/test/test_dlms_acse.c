@@ -187,7 +187,7 @@ static void test_build_aare(void **state)
     assert_int_equal(b.calling_ap_invocation_id.value, -1);
     assert_int_equal(b.calling_ae_invocation_id.value, 128);
     assert_int_equal(b.called_ap_invocation_id.value, 0x7FFFFFFF);
-    in_len = t_hex("a803020 1ff", in, sizeof in); /* A8 03 02 01 FF inside */
+    in_len = t_hex("a8030201ff", in, sizeof in); /* A8 03 02 01 FF inside */
     assert_non_null(memmem(enc, w.len, in, in_len));
     in_len = t_hex("a90402020080", in, sizeof in); /* 128 needs a leading zero */
     assert_non_null(memmem(enc, w.len, in, in_len));

@@ -6,7 +6,6 @@
 #ifndef HDLC_TEST_UTIL_H
 #define HDLC_TEST_UTIL_H
 
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "hdlc_frame.h"
 #include "ms_err.h"
+#include "ms_hex.h"
 
 /* Path of a file under MS_SHARED_DATA (../shared/data/README.md). A missing variable or
  * file fails the whole test program loudly: a missing vector is a failure, not a skip. */
@@ -32,38 +32,12 @@ static inline const char *t_data_path(const char *rel)
 /* Decode hex text (whitespace ignored) into out. Aborts on a bad digit or overflow. */
 static inline size_t t_hex(const char *hex, uint8_t *out, size_t cap)
 {
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        if (isspace((unsigned char)*p))
-            continue;
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else {
-            fprintf(stderr, "bad hex digit '%c' in %.40s\n", *p, hex);
-            abort();
-        }
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n >= cap) {
-            fprintf(stderr, "hex longer than %zu bytes\n", cap);
-            abort();
-        }
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    if (hi >= 0) {
-        fprintf(stderr, "odd number of hex digits in %.40s\n", hex);
+    int n = ms_hex_decode(hex, strlen(hex), out, cap);
+    if (n < 0) {
+        fprintf(stderr, "bad hex (%s) in %.40s\n", ms_err_name(n), hex);
         abort();
     }
-    return n;
+    return (size_t)n;
 }
 
 /* Read a hex file under MS_SHARED_DATA into out; returns its length in bytes. */
