@@ -20,9 +20,7 @@ import html
 import json
 import os
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,10 +28,11 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
+from metersim_proc import METERSIM, Meter
+
 BUILD = os.environ.get("MS_BUILD_DIR", "build")
 SRC = os.environ.get("MS_SOURCE_DIR", ".")
 METERBENCH = os.path.join(BUILD, "testbench", "meterbench")
-METERSIM = os.path.join(BUILD, "sim", "metersim")
 SCENARIOS = os.path.join(SRC, "scenarios")
 
 
@@ -42,45 +41,6 @@ def run_mb(*args, timeout=240):
     p = subprocess.run([METERBENCH, *args], capture_output=True, text=True,
                        timeout=timeout, cwd=SRC)
     return p.returncode, p.stdout, p.stderr
-
-
-class Meter:
-    """A metersim on a pty, started here and stopped by its PID."""
-
-    def __init__(self, *args):
-        self.tmp = tempfile.mkdtemp(prefix="mb-it-")
-        self.link = os.path.join(self.tmp, "meter")
-        self.proc = subprocess.Popen(
-            [METERSIM, "--model", "ms3p-direct", "--pty", self.link, "--clock", "stepped",
-             "--start", "2016-06-01T00:00:00Z", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        fd = self.proc.stdout.fileno()
-        line, end = b"", time.monotonic() + 20
-        while not line.endswith(b"\n") and time.monotonic() < end:
-            if select.select([fd], [], [], 0.2)[0]:
-                c = os.read(fd, 1)
-                if not c:
-                    break
-                line += c
-        if not line.startswith(b"ready "):
-            self.close()
-            raise AssertionError(f"metersim not ready: {line!r}")
-        self.ready = json.loads(line[6:])
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            f.close()
-        if os.path.lexists(self.link):
-            os.unlink(self.link)
-        os.rmdir(self.tmp)
-        return self.proc.returncode
 
 
 class Out:

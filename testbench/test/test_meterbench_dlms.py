@@ -16,18 +16,17 @@ Every metersim this file starts is stopped by its PID; meterbench stops its own.
 """
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
+from metersim_proc import METERSIM, Meter
+
 BUILD = os.environ.get("MS_BUILD_DIR", "build")
 SRC = os.environ.get("MS_SOURCE_DIR", ".")
 METERBENCH = os.path.join(BUILD, "testbench", "meterbench")
-METERSIM = os.path.join(BUILD, "sim", "metersim")
 
 
 def run_suite(test, suite, *args, min_passed=1):
@@ -55,37 +54,6 @@ def run_suite(test, suite, *args, min_passed=1):
 def trace(doc, layer=None):
     return [e for x in doc["scenarios"] for st in x["steps"] for e in st["trace"]
             if layer is None or e.get("layer") == layer]
-
-
-class Meter:
-    """A metersim started here, stopped by its PID."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            [METERSIM, "--model", "ms3p-direct", "--clock", "stepped", "--start",
-             "2016-06-01T00:00:00Z", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        fd, line, end = self.proc.stdout.fileno(), b"", time.monotonic() + 20
-        while not line.endswith(b"\n") and time.monotonic() < end:
-            if select.select([fd], [], [], 0.2)[0]:
-                c = os.read(fd, 1)
-                if not c:
-                    break
-                line += c
-        if not line.startswith(b"ready "):
-            self.close()
-            raise AssertionError(f"metersim not ready: {line!r}")
-        self.ready = json.loads(line[6:])
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc.stdout.close()
-        return self.proc.returncode
 
 
 class DlmsWrapper(unittest.TestCase):
@@ -117,7 +85,7 @@ class DlmsHdlcTcp(unittest.TestCase):
 
 class DlmsTcpMeter(unittest.TestCase):
     def test_dlms_suite_against_a_tcp_meter(self):
-        m = Meter("--protocol", "dlms-wrapper", "--tcp", "127.0.0.1:0")
+        m = Meter("--protocol", "dlms-wrapper", "--tcp", "127.0.0.1:0", pty=False)
         try:
             addr = m.ready["meters"][0]["ports"][0]["address"]
             doc = run_suite(self, "dlms", "--meter", "tcp:" + addr, min_passed=9)

@@ -26,9 +26,10 @@ import urllib.error
 import urllib.request
 from functools import reduce
 
-BUILD = os.environ.get("MS_BUILD_DIR", "build")
+import metersim_proc
+
 DATA = os.environ.get("MS_SHARED_DATA", "../shared/data")
-METERSIM = os.path.join(BUILD, "sim", "metersim")
+METERSIM = metersim_proc.METERSIM
 CSV = os.path.join(DATA, "consumption", "opsd_household_konstanz",
                    "household_data_60min_singleindex_2017_residential4.csv")
 SOH, STX, ETX, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x06", b"\x15"
@@ -47,70 +48,12 @@ def block(lead, body):
     return lead[:1] + span + bytes([bcc(span)])
 
 
-class Meter:
-    """A metersim process; stopped by PID in close()."""
+class Meter(metersim_proc.Meter):
+    """metersim with the household load, on a pty unless it listens on TCP."""
 
     def __init__(self, *args, start="2016-01-10T00:00:00Z", load=CSV):
-        self.tmp = tempfile.mkdtemp(prefix="ms-it-")
-        self.link = os.path.join(self.tmp, "meter")
-        cmd = [METERSIM, "--model", "ms3p-direct", "--load", load, "--clock", "stepped",
-               "--start", start, *args]
-        if "--tcp" not in args:
-            cmd += ["--pty", self.link]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self._readline(10)
-        if not line.startswith(b"ready "):
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
-            self.close()
-            raise AssertionError(f"no ready line: {line!r} {err}")
-        self.ready = json.loads(line[6:])
-        self.id = self.ready["meters"][0]["id"]
-        self.api = self.ready["control"]
-
-    def _readline(self, timeout):
-        fd = self.proc.stdout.fileno()
-        end = time.monotonic() + timeout
-        buf = b""
-        while not buf.endswith(b"\n") and time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                c = os.read(fd, 1)
-                if not c:
-                    break
-                buf += c
-        return buf
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.api + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def state(self):
-        status, s = self.call("GET", f"/meters/{self.id}")
-        assert status == 200, s
-        return s
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            f.close()
-        try:
-            os.unlink(self.link)
-        except FileNotFoundError:
-            pass
-        os.rmdir(self.tmp)
-        return self.proc.returncode
+        super().__init__(*args, start=start, load=load, pty="--tcp" not in args,
+                         ready_timeout=10)
 
 
 class PtyReader:
