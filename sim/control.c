@@ -61,20 +61,43 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
     return ret;
 }
 
+static enum MHD_Result send_errorv(struct MHD_Connection *c, unsigned status,
+                                   const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static enum MHD_Result send_errorv(struct MHD_Connection *c, unsigned status,
+                                   const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return send_json(
+        c, status,
+        json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", msg));
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
                                   const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
                                   const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    enum MHD_Result ret = send_errorv(c, status, fmt, ap);
     va_end(ap);
-    return send_json(
-        c, status,
-        json_pack("{s:{s:i, s:s}}", "error", "status", (int)status, "message", msg));
+    return ret;
+}
+
+/* Refuse a command: send the error response into *ret; returns false. */
+static bool refuse(struct MHD_Connection *c, enum MHD_Result *ret, unsigned status,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool refuse(struct MHD_Connection *c, enum MHD_Result *ret, unsigned status,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    *ret = send_errorv(c, status, fmt, ap);
+    va_end(ap);
+    return false;
 }
 
 /* Parse the request body as a JSON object; on failure an error response is sent and
@@ -97,7 +120,69 @@ static json_t *body_object(struct MHD_Connection *c, const request_t *rq,
     return j;
 }
 
+/* Typed fields of a request body. Each returns true with *out set, or false with a 400
+ * response naming the field sent into *ret. */
+
+/* A required number in [lo, hi]. */
+static bool number_field(struct MHD_Connection *c, json_t *j, const char *key, double lo,
+                         double hi, double *out, enum MHD_Result *ret)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
+        return refuse(c, ret, 400, "field '%s': a number from %g to %g expected", key, lo,
+                      hi);
+    *out = json_number_value(v);
+    return true;
+}
+
+/* An optional number in [lo, hi]: *out keeps its default when the field is absent. */
+static bool optional_number_field(struct MHD_Connection *c, json_t *j, const char *key,
+                                  double lo, double hi, double *out, enum MHD_Result *ret)
+{
+    return !json_object_get(j, key) || number_field(c, j, key, lo, hi, out, ret);
+}
+
+/* A required ISO 8601 time with offset: *out in seconds since the epoch. */
+static bool time_field(struct MHD_Connection *c, json_t *j, const char *key, int64_t *out,
+                       enum MHD_Result *ret)
+{
+    json_t *v = json_object_get(j, key);
+    if (!json_is_string(v) || ms_iso8601_parse(json_string_value(v), out, NULL) != 0)
+        return refuse(c, ret, 400,
+                      "field '%s': an ISO 8601 time with offset expected, e.g. "
+                      "\"2016-01-01T00:00:00Z\"",
+                      key);
+    return true;
+}
+
 /* POST /v1/clock {"advance_s": N} | {"set": "ISO 8601"} */
+static bool set_sim_clock(ms_control_t *ctl, struct MHD_Connection *c, json_t *j,
+                          enum MHD_Result *ret)
+{
+    bool adv = json_object_get(j, "advance_s"), set = json_object_get(j, "set");
+    if (adv == set)
+        return refuse(c, ret, 400, "give exactly one of 'advance_s' and 'set'");
+    if (adv) {
+        double s;
+        if (!number_field(c, j, "advance_s", 0, 100.0 * 365 * 86400, &s, ret))
+            return false;
+        ms_simclock_advance(&ctl->sim->clock, uv_hrtime(), (int64_t)(s * 1000.0 + 0.5));
+        return true;
+    }
+    int64_t t;
+    if (!time_field(c, j, "set", &t, ret))
+        return false;
+    if (ms_simclock_set(&ctl->sim->clock, uv_hrtime(), t * 1000) != 0) {
+        char now[40];
+        ms_iso8601_format(ms_floor_div(ms_sim_now(ctl->sim), 1000), 0, now, sizeof now);
+        return refuse(c, ret, 409,
+                      "field 'set': simulation time cannot go back (now %s); a meter "
+                      "clock jump is a per-meter fault",
+                      now);
+    }
+    return true;
+}
+
 static enum MHD_Result post_clock(ms_control_t *ctl, struct MHD_Connection *c,
                                   const request_t *rq)
 {
@@ -105,111 +190,14 @@ static enum MHD_Result post_clock(ms_control_t *ctl, struct MHD_Connection *c,
     json_t *j = body_object(c, rq, &ret);
     if (!j)
         return ret;
-    json_t *adv = json_object_get(j, "advance_s"), *set = json_object_get(j, "set");
-    int rc;
-    if (adv && !set) {
-        if (!json_is_number(adv) || json_number_value(adv) < 0 ||
-            json_number_value(adv) > 100.0 * 365 * 86400) {
-            json_decref(j);
-            return send_error(c, 400,
-                              "field 'advance_s': a number of seconds >= 0 expected");
-        }
-        rc = ms_simclock_advance(&ctl->sim->clock, uv_hrtime(),
-                                 (int64_t)(json_number_value(adv) * 1000.0 + 0.5));
-    } else if (set && !adv) {
-        int64_t t;
-        if (!json_is_string(set) ||
-            ms_iso8601_parse(json_string_value(set), &t, NULL) != 0) {
-            json_decref(j);
-            return send_error(c, 400,
-                              "field 'set': an ISO 8601 time with offset expected, "
-                              "e.g. \"2016-01-01T00:00:00Z\"");
-        }
-        rc = ms_simclock_set(&ctl->sim->clock, uv_hrtime(), t * 1000);
-        if (rc) {
-            char now[40];
-            ms_iso8601_format(ms_floor_div(ms_sim_now(ctl->sim), 1000), 0, now,
-                              sizeof now);
-            json_decref(j);
-            return send_error(c, 409,
-                              "field 'set': simulation time cannot go back (now %s); "
-                              "a meter clock jump is a per-meter fault",
-                              now);
-        }
-    } else {
-        json_decref(j);
-        return send_error(c, 400, "give exactly one of 'advance_s' and 'set'");
-    }
+    bool ok = set_sim_clock(ctl, c, j, &ret);
     json_decref(j);
+    if (!ok)
+        return ret;
     char now[40];
     ms_iso8601_format(ms_floor_div(ms_sim_now(ctl->sim), 1000), 0, now, sizeof now);
     ms_log(MS_LOG_INFO, "control", "simulation clock now %s", now);
     return send_json(c, 200, ms_json_clock(ctl->sim));
-}
-
-/* POST /v1/meters/{id}/load {"type": "constant", "import_w": W, "export_w": W} |
- * {"type": "csv", "path": FILE} */
-static enum MHD_Result post_load(ms_control_t *ctl, ms_sim_meter_t *sm,
-                                 struct MHD_Connection *c, const request_t *rq)
-{
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
-    const char *type = json_string_value(json_object_get(j, "type"));
-    ms_load_t *l = NULL;
-    int err = 0;
-    char msg[512] = "";
-    if (type && strcmp(type, "constant") == 0) {
-        json_t *imp = json_object_get(j, "import_w"),
-               *exp = json_object_get(j, "export_w");
-        if ((imp && !json_is_number(imp)) || (exp && !json_is_number(exp)) ||
-            (imp && json_number_value(imp) < 0) || (exp && json_number_value(exp) < 0)) {
-            json_decref(j);
-            return send_error(c, 400,
-                              "fields 'import_w', 'export_w': watts >= 0 expected");
-        }
-        double iw = imp ? json_number_value(imp) : 0,
-               ew = exp ? json_number_value(exp) : 0;
-        l = ms_load_constant((int64_t)(iw * 1000 + 0.5), (int64_t)(ew * 1000 + 0.5),
-                             &err);
-    } else if (type && strcmp(type, "csv") == 0) {
-        const char *path = json_string_value(json_object_get(j, "path"));
-        if (!path) {
-            json_decref(j);
-            return send_error(c, 400, "field 'path': the CSV file expected");
-        }
-        ms_load_csv_opts_t o = {
-            .path = path,
-            .import_column = json_string_value(json_object_get(j, "import_column")),
-            .export_column = json_string_value(json_object_get(j, "export_column")),
-        };
-        l = ms_load_csv(&o, &err, msg, sizeof msg);
-    } else {
-        json_decref(j);
-        return send_error(c, 400, "field 'type': \"constant\" or \"csv\" expected");
-    }
-    json_decref(j);
-    if (!l)
-        return send_error(c, 400, "%s", msg[0] ? msg : ms_strerror(err));
-    ms_sim_sync(sm); /* energy up to now belongs to the old load */
-    ms_meter_set_load(sm->meter, l);
-    ms_log(MS_LOG_INFO, sm->meter->id, "load now %s", ms_load_describe(l));
-    return send_json(c, 200, ms_json_meter_state(sm));
-}
-
-/* A required number field; on failure an error response is sent. */
-static bool number_field(struct MHD_Connection *c, json_t *j, const char *key, double lo,
-                         double hi, double *out, enum MHD_Result *ret)
-{
-    json_t *v = json_object_get(j, key);
-    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
-        *ret = send_error(c, 400, "field '%s': a number from %g to %g expected", key, lo,
-                          hi);
-        return false;
-    }
-    *out = json_number_value(v);
-    return true;
 }
 
 static const char *who_of(struct MHD_Connection *c)
@@ -217,209 +205,209 @@ static const char *who_of(struct MHD_Connection *c)
     return "control API";
 }
 
-/* POST /v1/meters/{id}/clock {"set": ISO} | {"jump_s": N} | {"drift_ppm": N}: the meter's
- * own clock (not the simulation clock): a clock set, a jump (fault), or its drift. */
-static enum MHD_Result post_meter_clock(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                        const request_t *rq)
+/*
+ * The commands on a meter (POST /v1/meters/{id}/...). Each checks the fields of its
+ * JSON body j and applies itself to the meter, brought to the current time first.
+ * Returns true when applied (run_command then commits and answers the meter's state),
+ * or false when refused, with the error response sent into *ret.
+ */
+typedef bool (*command_fn)(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                           enum MHD_Result *ret);
+
+/* /load {"type": "constant", "import_w": W, "export_w": W} | {"type": "csv", "path":
+ * FILE} */
+static bool cmd_load(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                     enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    ms_load_t *l = NULL;
+    int err = 0;
+    char msg[512] = "";
+    if (type && strcmp(type, "constant") == 0) {
+        double iw = 0, ew = 0;
+        if (!optional_number_field(c, j, "import_w", 0, 1e9, &iw, ret) ||
+            !optional_number_field(c, j, "export_w", 0, 1e9, &ew, ret))
+            return false;
+        l = ms_load_constant((int64_t)(iw * 1000 + 0.5), (int64_t)(ew * 1000 + 0.5),
+                             &err);
+    } else if (type && strcmp(type, "csv") == 0) {
+        const char *path = json_string_value(json_object_get(j, "path"));
+        if (!path)
+            return refuse(c, ret, 400, "field 'path': the CSV file expected");
+        ms_load_csv_opts_t o = {
+            .path = path,
+            .import_column = json_string_value(json_object_get(j, "import_column")),
+            .export_column = json_string_value(json_object_get(j, "export_column")),
+        };
+        l = ms_load_csv(&o, &err, msg, sizeof msg);
+    } else {
+        return refuse(c, ret, 400, "field 'type': \"constant\" or \"csv\" expected");
+    }
+    if (!l)
+        return refuse(c, ret, 400, "%s", msg[0] ? msg : ms_strerror(err));
+    ms_meter_set_load(sm->meter, l); /* energy up to now belongs to the old load */
+    ms_log(MS_LOG_INFO, sm->meter->id, "load now %s", ms_load_describe(l));
+    return true;
+}
+
+/* /clock {"set": ISO} | {"jump_s": N} | {"drift_ppm": N}: the meter's own clock (not
+ * the simulation clock): a clock set, a jump (fault), or its drift. */
+static bool cmd_meter_clock(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                            enum MHD_Result *ret)
+{
     ms_meter_t *m = sm->meter;
+    int64_t t;
     double v;
     if (json_object_get(j, "set")) {
-        int64_t t;
-        const char *s = json_string_value(json_object_get(j, "set"));
-        if (!s || ms_iso8601_parse(s, &t, NULL) != 0) {
-            json_decref(j);
-            return send_error(c, 400,
-                              "field 'set': an ISO 8601 time with offset expected");
-        }
+        if (!time_field(c, j, "set", &t, ret))
+            return false;
         ms_meter_set_clock(m, t * 1000, who_of(c));
     } else if (json_object_get(j, "jump_s")) {
         if (!number_field(c, j, "jump_s", -10.0 * 365 * 86400, 10.0 * 365 * 86400, &v,
-                          &ret)) {
-            json_decref(j);
-            return ret;
-        }
+                          ret))
+            return false;
         ms_meter_set_clock(m, ms_meter_rtc_ms(m) + (int64_t)(v * 1000),
                            "clock jump (fault)");
     } else if (json_object_get(j, "drift_ppm")) {
-        if (!number_field(c, j, "drift_ppm", -1000, 1000, &v, &ret)) {
-            json_decref(j);
-            return ret;
-        }
+        if (!number_field(c, j, "drift_ppm", -1000, 1000, &v, ret))
+            return false;
         ms_meter_set_drift(m, (int32_t)v, who_of(c));
     } else {
-        json_decref(j);
-        return send_error(c, 400, "give one of 'set', 'jump_s', 'drift_ppm'");
+        return refuse(c, ret, 400, "give one of 'set', 'jump_s', 'drift_ppm'");
     }
-    json_decref(j);
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+    return true;
 }
 
-/* POST /v1/meters/{id}/outage {"duration_s": N} */
-static enum MHD_Result post_outage(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                   const request_t *rq)
+/* /outage {"duration_s": N} */
+static bool cmd_outage(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                       enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     double d;
-    bool ok = number_field(c, j, "duration_s", 0.001, 10.0 * 365 * 86400, &d, &ret);
-    json_decref(j);
-    if (!ok)
-        return ret;
-    int rc = ms_meter_outage(sm->meter, (int64_t)(d * 1000));
-    if (rc == MS_ESTATE)
-        return send_error(c, 409, "the meter is already in a supply outage");
+    if (!number_field(c, j, "duration_s", 0.001, 10.0 * 365 * 86400, &d, ret))
+        return false;
+    if (ms_meter_outage(sm->meter, (int64_t)(d * 1000)) == MS_ESTATE)
+        return refuse(c, ret, 409, "the meter is already in a supply outage");
     ms_log(MS_LOG_INFO, sm->meter->id, "supply outage for %.3f s (battery %s)", d,
            sm->meter->battery_ok ? "ok" : "failed");
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+    return true;
 }
 
-/* POST /v1/meters/{id}/battery {"ok": false} */
-static enum MHD_Result post_battery(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                    const request_t *rq)
+/* /battery {"ok": false} */
+static bool cmd_battery(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                        enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     json_t *ok = json_object_get(j, "ok");
-    if (!json_is_boolean(ok)) {
-        json_decref(j);
-        return send_error(c, 400, "field 'ok': true (battery fine) or false (failed)");
-    }
+    if (!json_is_boolean(ok))
+        return refuse(c, ret, 400, "field 'ok': true (battery fine) or false (failed)");
     ms_meter_set_battery(sm->meter, json_is_true(ok), who_of(c));
-    json_decref(j);
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+    return true;
 }
 
-/* POST /v1/meters/{id}/tariff {"override": rate} */
-static enum MHD_Result post_tariff(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                   const request_t *rq)
+/* /tariff {"override": rate} */
+static bool cmd_tariff(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                       enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     double r;
-    bool ok = number_field(c, j, "override", 1, MS_MAX_RATES, &r, &ret);
-    json_decref(j);
-    if (!ok)
-        return ret;
+    if (!number_field(c, j, "override", 1, MS_MAX_RATES, &r, ret))
+        return false;
     if (ms_meter_override_rate(sm->meter, (int)r, who_of(c)) != 0)
-        return send_error(c, 400, "field 'override': the calendar has %u rates",
-                          sm->meter->cal->nrates);
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+        return refuse(c, ret, 400, "field 'override': the calendar has %u rates",
+                      sm->meter->cal->nrates);
+    return true;
 }
 
-/* POST /v1/meters/{id}/breaker {"op": "remote_disconnect" | "remote_reconnect" |
- * "manual_reconnect" | "manual_disconnect"} — disconnect control (class 70) */
-static enum MHD_Result post_breaker(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                    const request_t *rq)
+/* /billing-reset (no body needed) */
+static bool cmd_billing_reset(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                              enum MHD_Result *ret)
+{
+    ms_meter_billing_reset(sm->meter, who_of(c));
+    return true;
+}
+
+/* /breaker {"op": "remote_disconnect" | "remote_reconnect" | "manual_reconnect" |
+ * "manual_disconnect"} — disconnect control (class 70) */
+static bool cmd_breaker(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                        enum MHD_Result *ret)
 {
     static const char *const ops[] = { "remote_disconnect", "remote_reconnect",
                                        "manual_reconnect", "manual_disconnect" };
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     const char *op = json_string_value(json_object_get(j, "op"));
     int k = -1;
     for (int i = 0; op && i < 4; i++)
         if (!strcmp(op, ops[i]))
             k = i;
-    json_decref(j);
     if (k < 0)
-        return send_error(c, 400,
-                          "field 'op': remote_disconnect, remote_reconnect, "
-                          "manual_reconnect or manual_disconnect");
+        return refuse(c, ret, 400,
+                      "field 'op': remote_disconnect, remote_reconnect, "
+                      "manual_reconnect or manual_disconnect");
     int rc = ms_meter_breaker(sm->meter, (ms_breaker_op_t)k, who_of(c));
     static const char *const states[] = { [MS_BREAKER_DISCONNECTED] = "disconnected",
                                           [MS_BREAKER_CONNECTED] = "connected",
                                           [MS_BREAKER_READY] = "ready_for_reconnection" };
     if (rc == MS_ESTATE)
-        return send_error(c, 409,
-                          "%s is not a transition from %s in disconnect control mode %u",
-                          ops[k], states[sm->meter->breaker], sm->model->breaker_mode);
+        return refuse(c, ret, 409,
+                      "%s is not a transition from %s in disconnect control mode %u",
+                      ops[k], states[sm->meter->breaker], sm->model->breaker_mode);
     if (rc == MS_EBUSY)
-        return send_error(c, 409, "%s: the minimum reconnection wait (%u s) is not over",
-                          ops[k], sm->model->reconnect_wait_s);
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+        return refuse(c, ret, 409, "%s: the minimum reconnection wait (%u s) is not over",
+                      ops[k], sm->model->reconnect_wait_s);
+    return true;
 }
 
-/* POST /v1/meters/{id}/limiter {"threshold_w": W (0 = off), "min_over_s": N} */
-static enum MHD_Result post_limiter(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                    const request_t *rq)
+/* /limiter {"threshold_w": W (0 = off), "min_over_s": N} */
+static bool cmd_limiter(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                        enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     double w, s = 60;
-    bool ok = number_field(c, j, "threshold_w", 0, 1e7, &w, &ret) &&
-              (!json_object_get(j, "min_over_s") ||
-               number_field(c, j, "min_over_s", 1, 86400, &s, &ret));
-    json_decref(j);
-    if (!ok)
-        return ret;
+    if (!number_field(c, j, "threshold_w", 0, 1e7, &w, ret) ||
+        !optional_number_field(c, j, "min_over_s", 1, 86400, &s, ret))
+        return false;
     ms_meter_set_limiter(sm->meter, (int64_t)(w * 1000), (int64_t)(s * 1000), who_of(c));
-    ms_sim_commit(sm);
-    return send_json(c, 200, ms_json_meter_state(sm));
+    return true;
 }
 
-/* POST /v1/meters/{id}/calendar {"calendar": {...}, "activate": ISO (passive) | absent}
- */
-static enum MHD_Result post_calendar(ms_sim_meter_t *sm, struct MHD_Connection *c,
-                                     const request_t *rq)
+/* /calendar {"calendar": {...}, "activate": ISO (passive) | absent} */
+static bool cmd_calendar(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
+                         enum MHD_Result *ret)
 {
-    enum MHD_Result ret;
-    json_t *j = body_object(c, rq, &ret);
-    if (!j)
-        return ret;
     json_t *cj = json_object_get(j, "calendar");
-    if (!json_is_object(cj)) {
-        json_decref(j);
-        return send_error(c, 400,
-                          "field 'calendar': the calendar object expected "
-                          "(docs/control-api.md)");
-    }
+    if (!json_is_object(cj))
+        return refuse(c, ret, 400,
+                      "field 'calendar': the calendar object expected "
+                      "(docs/control-api.md)");
     int64_t act = 0;
-    json_t *aj = json_object_get(j, "activate");
-    if (aj) {
-        if (!json_is_string(aj) ||
-            ms_iso8601_parse(json_string_value(aj), &act, NULL) != 0) {
-            json_decref(j);
-            return send_error(c, 400,
-                              "field 'activate': an ISO 8601 time with offset expected");
-        }
-        act *= 1000;
-        if (act == 0)
-            act = 1;
+    if (json_object_get(j, "activate")) {
+        if (!time_field(c, j, "activate", &act, ret))
+            return false;
+        act = act ? act * 1000 : 1; /* 0 means "active now" to the meter */
     }
     ms_calendar_t *cal = malloc(sizeof *cal);
     char msg[300];
     int rc = cal ? ms_calendar_from_json(cj, cal, msg, sizeof msg) : MS_ENOMEM;
-    json_decref(j);
-    if (rc) {
-        free(cal);
-        /* the message names the field; the meter keeps its calendars */
-        return send_error(c, 400, "calendar refused, the meter keeps its own: %s", msg);
-    }
-    char field[96];
-    rc = ms_meter_program_calendar(sm->meter, cal, act, who_of(c), field, sizeof field);
+    if (rc == 0)
+        rc = ms_meter_program_calendar(sm->meter, cal, act, who_of(c), msg, sizeof msg);
+    else if (!cal)
+        snprintf(msg, sizeof msg, "%s", ms_strerror(rc));
     free(cal);
-    if (rc)
-        return send_error(c, 400, "calendar refused, the meter keeps its own: %s", field);
+    if (rc) /* the message names the field */
+        return refuse(c, ret, 400, "calendar refused, the meter keeps its own: %s", msg);
+    return true;
+}
+
+/* Run a command: read its body (when it takes one), bring the meter to now, apply,
+ * commit, answer the meter's state. */
+static enum MHD_Result run_command(ms_sim_meter_t *sm, struct MHD_Connection *c,
+                                   const request_t *rq, command_fn fn, bool body)
+{
+    enum MHD_Result ret;
+    json_t *j = NULL;
+    if (body && !(j = body_object(c, rq, &ret)))
+        return ret;
+    ms_sim_sync(sm); /* commands apply at the current time */
+    bool ok = fn(sm, c, j, &ret);
+    json_decref(j);
+    if (!ok)
+        return ret;
     ms_sim_commit(sm);
     return send_json(c, 200, ms_json_meter_state(sm));
 }
@@ -471,27 +459,23 @@ static enum MHD_Result meter_route(ms_control_t *ctl, ms_sim_meter_t *sm,
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     static const struct {
         const char *path;
-        enum MHD_Result (*fn)(ms_sim_meter_t *, struct MHD_Connection *,
-                              const request_t *);
+        command_fn fn;
+        bool body; /* takes a JSON object body */
     } posts[] = {
-        { "/clock", post_meter_clock }, { "/outage", post_outage },
-        { "/battery", post_battery },   { "/tariff", post_tariff },
-        { "/calendar", post_calendar }, { "/breaker", post_breaker },
-        { "/limiter", post_limiter },
+        { "/clock", cmd_meter_clock, true },
+        { "/outage", cmd_outage, true },
+        { "/battery", cmd_battery, true },
+        { "/tariff", cmd_tariff, true },
+        { "/calendar", cmd_calendar, true },
+        { "/breaker", cmd_breaker, true },
+        { "/limiter", cmd_limiter, true },
+        { "/load", cmd_load, true },
+        { "/billing-reset", cmd_billing_reset, false },
     };
-    if (post) {
-        ms_sim_sync(sm); /* commands apply at the current time */
+    if (post)
         for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
             if (!strcmp(sub, posts[i].path))
-                return posts[i].fn(sm, c, rq);
-        if (!strcmp(sub, "/billing-reset")) {
-            ms_meter_billing_reset(sm->meter, who_of(c));
-            ms_sim_commit(sm);
-            return send_json(c, 200, ms_json_meter_state(sm));
-        }
-        if (!strcmp(sub, "/load"))
-            return post_load(ctl, sm, c, rq);
-    }
+                return run_command(sm, c, rq, posts[i].fn, posts[i].body);
     if (get) {
         ms_sim_sync(sm);
         if (!strcmp(sub, "/events")) {

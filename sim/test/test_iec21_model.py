@@ -213,6 +213,51 @@ class ProgrammingModeTests(unittest.TestCase):
         finally:
             m.close()
 
+    def test_control_command_refusals(self):
+        """Each meter command of the control API refuses a bad body with 400 naming the
+        field, and the meter stays as it was; billing-reset takes no body."""
+        m = Meter()  # its own meter: a billing reset at the end
+        try:
+            path = f"/meters/{m.id}"
+
+            def post(sub, body):
+                req = urllib.request.Request(f"{m.api}{path}{sub}", data=body, method="POST")
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as r:
+                        return r.status, json.loads(r.read())
+                except urllib.error.HTTPError as e:
+                    with e:
+                        return e.code, json.loads(e.read())["error"]["message"]
+
+            before = m.call(path)
+            for sub, body, want in [
+                ("/tariff", {"override": 9}, "field 'override'"),
+                ("/clock", {"set": "yesterday"}, "field 'set': an ISO 8601 time"),
+                ("/clock", {"jump_s": "1h"}, "field 'jump_s'"),
+                ("/clock", {}, "give one of 'set', 'jump_s', 'drift_ppm'"),
+                ("/outage", {}, "field 'duration_s'"),
+                ("/battery", {"ok": 1}, "field 'ok'"),
+                ("/limiter", {"threshold_w": 100, "min_over_s": 0}, "field 'min_over_s'"),
+                ("/load", {"type": "constant", "export_w": -1}, "field 'export_w'"),
+                ("/load", {"type": "wind"}, "field 'type'"),
+                ("/breaker", {"op": "explode"}, "field 'op'"),
+                ("/calendar", {"calendar": {}, "activate": "soon"}, "field 'activate'"),
+                ("/calendar", {"calendar": {"rates": 2}}, "calendar refused"),
+            ]:
+                status, msg = post(sub, json.dumps(body).encode())
+                self.assertEqual(status, 400, (sub, body, msg))
+                self.assertIn(want, msg, (sub, body))
+            status, msg = post("/tariff", b"[2]")
+            self.assertEqual((status, msg), (400, "request body must be a JSON object"))
+            after = m.call(path)
+            for part in ("tariff", "supply", "breaker", "load", "billing", "logs"):
+                self.assertEqual(after[part], before[part], part)
+            status, st = post("/billing-reset", None)
+            self.assertEqual(status, 200)
+            self.assertEqual(st["billing"]["counter"], before["billing"]["counter"] + 1)
+        finally:
+            m.close()
+
     def test_refusals(self):
         s = Session(self.m.addr)
         try:
