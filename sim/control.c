@@ -341,13 +341,10 @@ static bool cmd_breaker(ms_sim_meter_t *sm, struct MHD_Connection *c, json_t *j,
                       "field 'op': remote_disconnect, remote_reconnect, "
                       "manual_reconnect or manual_disconnect");
     int rc = ms_meter_breaker(sm->meter, (ms_breaker_op_t)k, who_of(c));
-    static const char *const states[] = { [MS_BREAKER_DISCONNECTED] = "disconnected",
-                                          [MS_BREAKER_CONNECTED] = "connected",
-                                          [MS_BREAKER_READY] = "ready_for_reconnection" };
     if (rc == MS_ESTATE)
-        return refuse(c, ret, 409,
-                      "%s is not a transition from %s in disconnect control mode %u",
-                      ops[k], states[sm->meter->breaker], sm->model->breaker_mode);
+        return refuse(
+            c, ret, 409, "%s is not a transition from %s in disconnect control mode %u",
+            ops[k], ms_breaker_state_names[sm->meter->breaker], sm->model->breaker_mode);
     if (rc == MS_EBUSY)
         return refuse(c, ret, 409, "%s: the minimum reconnection wait (%u s) is not over",
                       ops[k], sm->model->reconnect_wait_s);

@@ -14,11 +14,21 @@
 #include "ms_int.h"
 #include "ms_time.h"
 
-#define MS_PER_HOUR 3600000LL
-#define NEVER       INT64_MAX
+#define NEVER INT64_MAX
 
 const char *const ms_log_names[MS_LOG_COUNT] = { "standard", "power", "clock", "config",
                                                  "disconnect" };
+const char *const ms_breaker_state_names[3] = {
+    [MS_BREAKER_DISCONNECTED] = "disconnected",
+    [MS_BREAKER_CONNECTED] = "connected",
+    [MS_BREAKER_READY] = "ready_for_reconnection",
+};
+
+const char *ms_billing_cause_name(unsigned cause)
+{
+    static const char *const causes[] = { "schedule", "command", "battery response" };
+    return causes[cause < 3 ? cause : 0];
+}
 #define HORIZON_DAYS 400 /* calendar look-ahead per search */
 
 /* ---- RTC ----------------------------------------------------------------------------
@@ -105,10 +115,10 @@ static void log_event(ms_meter_t *m, ms_log_id_t log, ms_event_t code,
     ring_push(&m->logs[log], &e);
 }
 
-static void fmt_rtc(const ms_meter_t *m, int64_t rtc_ms, char *buf, size_t cap)
+int ms_meter_format_time(const ms_meter_t *m, int64_t rtc_ms, char *buf, size_t cap)
 {
     int64_t s = ms_floor_div(rtc_ms, 1000);
-    ms_iso8601_format(s, ms_tz_offset(&m->model->tz, s, NULL), buf, cap);
+    return ms_iso8601_format(s, ms_tz_offset(&m->model->tz, s, NULL), buf, cap);
 }
 
 /* ---- energy registers: the part a profile read replays
@@ -142,8 +152,7 @@ static int64_t next_switch(const ictx_t *c, int64_t t)
 static void schedule_at(const ictx_t *c, int64_t t, uint8_t *rate, uint8_t *relays)
 {
     int64_t rtc = ms_rtc_at(c->rtc, t);
-    int64_t local = ms_floor_div(rtc, 1000) +
-                    ms_tz_offset(&c->model->tz, ms_floor_div(rtc, 1000), NULL);
+    int64_t local = ms_tz_local(&c->model->tz, ms_floor_div(rtc, 1000));
     const ms_day_action_t *a = ms_calendar_action_at(c->cal, local);
     *rate = a->rate;
     *relays = a->relays;
@@ -398,8 +407,7 @@ static int64_t billing_after(const ms_meter_t *m, int64_t rtc_ms)
     const ms_model_t *md = m->model;
     if (!md->billing_day)
         return NEVER;
-    int64_t s = ms_floor_div(rtc_ms, 1000);
-    int64_t local = s + ms_tz_offset(&md->tz, s, NULL);
+    int64_t local = ms_tz_local(&md->tz, ms_floor_div(rtc_ms, 1000));
     int y;
     unsigned mo, d;
     ms_civil_from_days(ms_floor_div(local, 86400), &y, &mo, &d);
@@ -419,7 +427,8 @@ static int64_t billing_after(const ms_meter_t *m, int64_t rtc_ms)
     return NEVER;
 }
 
-static void billing_reset(ms_meter_t *m, uint8_t cause)
+/* End of billing. `who` (a command's access level, or NULL) goes into the event. */
+static void billing_reset(ms_meter_t *m, uint8_t cause, const char *who)
 {
     const ms_model_t *md = m->model;
     m->billing_count++;
@@ -450,9 +459,9 @@ static void billing_reset(ms_meter_t *m, uint8_t cause)
         }
     }
     memset(m->demand, 0, sizeof m->demand);
-    static const char *const causes[] = { "schedule", "command", "battery response" };
-    log_event(m, MS_LOG_STANDARD, MS_EV_BILLING_RESET, 0, "end of billing %u (%s)",
-              m->billing_count, causes[cause < 3 ? cause : 0]);
+    log_event(m, MS_LOG_STANDARD, MS_EV_BILLING_RESET, 0, "end of billing %u (%s%s%.24s)",
+              m->billing_count, ms_billing_cause_name(cause), who ? ", " : "",
+              who ? who : "");
     if (m->on_commit)
         m->on_commit(m, m->commit_ud);
 }
@@ -475,7 +484,7 @@ static void power_up(ms_meter_t *m)
         m->clock_invalid = true;
         status |= MS_PST_CLOCK_INVALID;
         char at[40];
-        fmt_rtc(m, m->rtc.rtc_base, at, sizeof at);
+        ms_meter_format_time(m, m->rtc.rtc_base, at, sizeof at);
         log_event(m, MS_LOG_STANDARD, MS_EV_BATTERY_FAILED, 0,
                   "battery failed, clock stopped at %s", at);
         log_event(m, MS_LOG_STANDARD, MS_EV_CLOCK_INVALID, 0, NULL);
@@ -484,7 +493,7 @@ static void power_up(ms_meter_t *m)
         demand_restart(m);
         m->next_billing_rtc = billing_after(m, ms_meter_rtc_ms(m));
         if (md->battery_response != MS_BATTERY_CONTINUE)
-            billing_reset(m, 2);
+            billing_reset(m, 2, NULL);
         if (md->battery_response == MS_BATTERY_FREEZE) {
             m->tariff_frozen = true;
             log_event(m, MS_LOG_STANDARD, MS_EV_TARIFF_FROZEN, 0,
@@ -495,7 +504,7 @@ static void power_up(ms_meter_t *m)
         log_event(m, MS_LOG_POWER, MS_EV_POWER_FAILURE, outage, NULL);
         demand_restart(m);
         if (m->next_billing_rtc != NEVER && ms_meter_rtc_ms(m) >= m->next_billing_rtc) {
-            billing_reset(m, 0); /* missed during the outage */
+            billing_reset(m, 0, NULL); /* missed during the outage */
             m->next_billing_rtc = billing_after(m, ms_meter_rtc_ms(m));
         }
     }
@@ -567,7 +576,7 @@ void ms_meter_advance(ms_meter_t *m, int64_t t_end)
         if (m->powered && m->regs.next_switch_ms <= next)
             apply_switch(&c, &m->regs); /* needs no event: the calendar explains it */
         if (next == bill) {
-            billing_reset(m, 0);
+            billing_reset(m, 0, NULL);
             m->next_billing_rtc = billing_after(m, ms_meter_rtc_ms(m));
         }
         if (next == act)
@@ -669,8 +678,8 @@ void ms_meter_set_clock(ms_meter_t *m, int64_t rtc_ms, const char *who)
 {
     int64_t old = ms_meter_rtc_ms(m);
     char a[40], b[40];
-    fmt_rtc(m, old, a, sizeof a);
-    fmt_rtc(m, rtc_ms, b, sizeof b);
+    ms_meter_format_time(m, old, a, sizeof a);
+    ms_meter_format_time(m, rtc_ms, b, sizeof b);
     log_event(m, MS_LOG_CLOCK, MS_EV_CLOCK_OLD, 0, "%s (%s)", a, who ? who : "");
     m->rtc = (ms_rtc_t){ m->t_ms, rtc_ms, m->rtc.drift_ppm, m->powered || m->battery_ok };
     log_event(m, MS_LOG_CLOCK, MS_EV_CLOCK_NEW, 0, "%s (%s)", b, who ? who : "");
@@ -684,7 +693,7 @@ void ms_meter_set_clock(ms_meter_t *m, int64_t rtc_ms, const char *who)
     /* A billing date the clock jumped over is executed now (once); the schedule then
      * continues from the new time. */
     if (m->next_billing_rtc != NEVER && rtc_ms >= m->next_billing_rtc)
-        billing_reset(m, 0);
+        billing_reset(m, 0, NULL);
     m->next_billing_rtc = billing_after(m, rtc_ms);
     demand_restart(m);
     rules_changed(m, MS_PST_CLOCK_ADJUSTED);
@@ -705,12 +714,14 @@ int ms_meter_set_drift(ms_meter_t *m, int32_t ppm, const char *who)
     m->rtc = (ms_rtc_t){ m->t_ms, ms_meter_rtc_ms(m), ppm, m->rtc.running };
     ms_meter_audit(m, "clock drift", a, b, who);
     rules_changed(m, 0);
+    if (m->on_commit)
+        m->on_commit(m, m->commit_ud);
     return 0;
 }
 
 void ms_meter_billing_reset(ms_meter_t *m, const char *who)
 {
-    billing_reset(m, 1);
+    billing_reset(m, 1, who);
 }
 
 int ms_meter_override_rate(ms_meter_t *m, int rate, const char *who)
@@ -737,7 +748,6 @@ int ms_meter_outage(ms_meter_t *m, int64_t duration_ms)
     m->powered = false;
     m->outage_start_ms = m->t_ms;
     m->outage_end_ms = m->t_ms + duration_ms;
-    m->outage_rtc_start = ms_meter_rtc_ms(m);
     log_event(m, MS_LOG_STANDARD, MS_EV_POWER_DOWN, 0, NULL);
     if (!m->battery_ok) /* the RTC runs on the battery while the supply is off */
         m->rtc = (ms_rtc_t){ m->t_ms, ms_meter_rtc_ms(m), m->rtc.drift_ppm, false };
@@ -834,13 +844,6 @@ int ms_meter_program_calendar(ms_meter_t *m, const ms_calendar_t *cal,
     return 0;
 }
 
-static const char *breaker_name(ms_breaker_state_t b)
-{
-    return b == MS_BREAKER_CONNECTED ? "connected"
-           : b == MS_BREAKER_READY   ? "ready for reconnection"
-                                     : "disconnected";
-}
-
 int ms_meter_breaker(ms_meter_t *m, ms_breaker_op_t op, const char *who)
 {
     const int mode = m->model->breaker_mode;
@@ -891,7 +894,8 @@ int ms_meter_breaker(ms_meter_t *m, ms_breaker_op_t op, const char *who)
                                      [MS_BREAKER_READY] = MS_EV_READY_RECONNECT };
     log_event(m, MS_LOG_DISCONNECT,
               op == MS_BREAKER_LOCAL_DISCONNECT ? MS_EV_LIMITER : ev[to], 0,
-              "%s -> %s (%s)", breaker_name(from), breaker_name(to), who ? who : "");
+              "%s -> %s (%s)", ms_breaker_state_names[from], ms_breaker_state_names[to],
+              who ? who : "");
     /* what the load does from now on changes: a new epoch */
     ms_load_cumulative(m->load, m->t_ms, m->regs.src_mwh);
     new_epoch(m, 0);
@@ -994,7 +998,7 @@ int ms_meter_read(const ms_meter_t *m, const ms_obis_t *obis, ms_reg_value_t *ou
     }
     ms_tm_t tm;
     int64_t rtc_s = ms_floor_div(ms_meter_rtc_ms(m), 1000);
-    ms_tm_from_unix(rtc_s + ms_tz_offset(&md->tz, rtc_s, NULL), &tm);
+    ms_tm_from_unix(ms_tz_local(&md->tz, rtc_s), &tm);
     int dir = d->q == MS_E_AP ? MS_DIR_IMPORT : MS_DIR_EXPORT;
     switch (d->kind) {
     case MS_REG_ENERGY:
@@ -1059,8 +1063,7 @@ static int64_t capture_after(const ms_meter_t *m, const ms_profile_def_t *p,
                              int64_t rtc_ms)
 {
     if (p->period_s >= 86400) {
-        int64_t s = ms_floor_div(rtc_ms, 1000);
-        int64_t local = s + ms_tz_offset(&m->model->tz, s, NULL);
+        int64_t local = ms_tz_local(&m->model->tz, ms_floor_div(rtc_ms, 1000));
         int64_t day = ms_floor_div(local, 86400);
         for (int k = 0; k < 3; k++) {
             int64_t u = ms_tz_utc_of_local(&m->model->tz, (day + k) * 86400) * 1000;

@@ -112,6 +112,10 @@ typedef enum ms_breaker_state {
     MS_BREAKER_READY = 2, /* ready_for_reconnection */
 } ms_breaker_state_t;
 
+/** Names of the disconnect control states ("disconnected", "connected",
+ *  "ready_for_reconnection"), as the control API and the scenarios call them. */
+extern const char *const ms_breaker_state_names[3];
+
 /** Disconnect control operations (the transitions of class 70: remote from a head end,
  *  manual at the meter's button, local by the meter's own functions). */
 typedef enum ms_breaker_op {
@@ -154,6 +158,9 @@ typedef struct ms_billing_rec {
     ms_demand_t demand[MS_DIR_COUNT][1 + MS_MAX_RATES];
     int64_t cum_demand_mw[MS_DIR_COUNT][1 + MS_MAX_RATES];
 } ms_billing_rec_t;
+
+/** Name of a billing reset cause: "schedule", "command", "battery response". */
+const char *ms_billing_cause_name(unsigned cause);
 
 /* ---- epochs (for derived profiles)
  * ----------------------------------------------------- */
@@ -225,7 +232,6 @@ typedef struct ms_meter {
     bool tariff_frozen;
     int64_t outage_end_ms; /* sim time the running outage ends (INT64_MAX: none) */
     int64_t outage_start_ms;
-    int64_t outage_rtc_start;
     uint32_t error_flags;
     /* loggers */
     ms_ring_t logs[MS_LOG_COUNT];
@@ -260,6 +266,11 @@ void ms_meter_advance(ms_meter_t *m, int64_t t_ms);
 
 /** The meter's RTC (ms, UTC scale) now. */
 int64_t ms_meter_rtc_ms(const ms_meter_t *m);
+
+/** ISO 8601 text of an RTC instant on the meter's local scale, e.g.
+ *  "2016-01-14T10:00:00+01:00" (seconds; the milliseconds are dropped).
+ *  @return the text length, or MS_ENOSPC (cap >= 26 suffices) */
+int ms_meter_format_time(const ms_meter_t *m, int64_t rtc_ms, char *buf, size_t cap);
 
 /** DLMS clock status bits now (MS_CLOCK_*). */
 unsigned ms_meter_clock_status(const ms_meter_t *m);

@@ -15,9 +15,8 @@
 /* ISO 8601 text of utc_ms on the meter's local scale ("...+01:00"). */
 static json_t *local_time(const ms_meter_t *m, int64_t utc_ms)
 {
-    int64_t s = ms_floor_div(utc_ms, 1000);
     char b[40];
-    ms_iso8601_format(s, ms_tz_offset(&m->model->tz, s, NULL), b, sizeof b);
+    ms_meter_format_time(m, utc_ms, b, sizeof b);
     return json_string(b);
 }
 
@@ -84,15 +83,8 @@ static json_t *register_json(const ms_meter_t *m, const ms_readout_item_t *it)
         return NULL;
     char code[32], addr[32], name[80];
     ms_obis_format(&it->obis, MS_OBIS_FMT_FULL, code, sizeof code);
-    /* The data-set address as the readout shows it. */
-    uint8_t tmp[160];
-    ms_wr_t w;
-    ms_wr_init(&w, tmp, sizeof tmp - 1);
-    ms_iec21_format_item(m, it, NULL, &w);
-    tmp[w.len] = 0;
-    char *paren = strchr((char *)tmp, '(');
-    snprintf(addr, sizeof addr, "%.*s", paren ? (int)(paren - (char *)tmp) : 0,
-             (char *)tmp);
+    ms_iec21_address(m->model, &it->obis, addr,
+                     sizeof addr); /* as the readout shows it */
     json_t *r = json_pack("{s:s, s:s, s:s}", "obis", code, "address", addr, "name",
                           ms_reg_name(&it->obis, name, sizeof name));
     if (v.def.text) {
@@ -164,13 +156,11 @@ json_t *ms_json_meter_state(const ms_sim_meter_t *sm)
         ms_iso8601_format(ms_floor_div(m->outage_end_ms, 1000), 0, e, sizeof e);
         json_object_set_new(supply, "outage_ends", json_string(e));
     }
-    static const char *const bstates[] = { "disconnected", "connected",
-                                           "ready_for_reconnection" };
-    json_t *breaker =
-        json_pack("{s:s, s:b, s:i, s:{s:f, s:I}}", "state", bstates[m->breaker], "output",
-                  ms_meter_output(m), "mode", (int)md->breaker_mode, "limiter",
-                  "threshold_w", (double)m->limiter_mw / 1000.0, "min_over_s",
-                  (json_int_t)(m->limiter_over_ms / 1000));
+    json_t *breaker = json_pack("{s:s, s:b, s:i, s:{s:f, s:I}}", "state",
+                                ms_breaker_state_names[m->breaker], "output",
+                                ms_meter_output(m), "mode", (int)md->breaker_mode,
+                                "limiter", "threshold_w", (double)m->limiter_mw / 1000.0,
+                                "min_over_s", (json_int_t)(m->limiter_over_ms / 1000));
     json_t *logs = json_object();
     for (int l = 0; l < MS_LOG_COUNT; l++)
         json_object_set_new(
@@ -231,6 +221,14 @@ const char *ms_event_name(unsigned code)
         return "configuration change";
     case MS_EV_LOAD_CHANGE:
         return "load change";
+    case MS_EV_DISCONNECT:
+        return "disconnected";
+    case MS_EV_RECONNECT:
+        return "reconnected";
+    case MS_EV_READY_RECONNECT:
+        return "ready for reconnection";
+    case MS_EV_LIMITER:
+        return "limiter cut the supply";
     default:
         return "event";
     }
@@ -261,7 +259,6 @@ json_t *ms_json_events(const ms_meter_t *m, ms_log_id_t log)
 
 json_t *ms_json_billing(const ms_meter_t *m)
 {
-    static const char *const causes[] = { "schedule", "command", "battery response" };
     json_t *a = json_array();
     for (uint32_t i = 0; i < m->billing_n; i++) {
         const ms_billing_rec_t *b = ms_meter_billing(m, i);
@@ -286,7 +283,7 @@ json_t *ms_json_billing(const ms_meter_t *m)
         json_array_append_new(
             a, json_pack("{s:i, s:o, s:s, s:o}", "counter", (int)b->counter, "time",
                          local_time(m, b->rtc_ms), "cause",
-                         causes[b->cause < 3 ? b->cause : 0], "registers", regs));
+                         ms_billing_cause_name(b->cause), "registers", regs));
     }
     return json_pack("{s:i, s:s, s:o}", "counter", (int)m->billing_count, "units",
                      "energy in mWh (mvarh for 3.8/4.8), demand in mW", "snapshots", a);
@@ -339,6 +336,16 @@ json_t *ms_json_profile(const ms_meter_t *m, unsigned pi, int64_t from, int64_t 
         "channels", ch, "entries", entries);
 }
 
+/* A season start or special day: "MM-DD" yearly, else "YYYY-MM-DD". */
+static void calendar_date(uint16_t year, uint8_t month, uint8_t day, char *buf,
+                          size_t cap)
+{
+    if (year == MS_EVERY_YEAR)
+        snprintf(buf, cap, "%02u-%02u", month, day);
+    else
+        snprintf(buf, cap, "%04u-%02u-%02u", year, month, day);
+}
+
 json_t *ms_json_calendar(const ms_calendar_t *c)
 {
     /* JSON form of the model schema: days = [{ "name": "...", "actions": [[time, rate,
@@ -374,10 +381,7 @@ json_t *ms_json_calendar(const ms_calendar_t *c)
     for (unsigned s = 0; s < c->nseasons; s++) {
         const ms_season_t *x = &c->seasons[s];
         char start[16];
-        if (x->year == MS_EVERY_YEAR)
-            snprintf(start, sizeof start, "%02u-%02u", x->month, x->day);
-        else
-            snprintf(start, sizeof start, "%04u-%02u-%02u", x->year, x->month, x->day);
+        calendar_date(x->year, x->month, x->day, start, sizeof start);
         json_array_append_new(seasons,
                               json_pack("{s:s, s:s, s:s}", "name", x->name, "start",
                                         start, "week", c->weeks[x->week].name));
@@ -386,10 +390,7 @@ json_t *ms_json_calendar(const ms_calendar_t *c)
     for (unsigned s = 0; s < c->nspecial; s++) {
         const ms_special_day_t *x = &c->special[s];
         char date[16], name[24];
-        if (x->year == MS_EVERY_YEAR)
-            snprintf(date, sizeof date, "%02u-%02u", x->month, x->day);
-        else
-            snprintf(date, sizeof date, "%04u-%02u-%02u", x->year, x->month, x->day);
+        calendar_date(x->year, x->month, x->day, date, sizeof date);
         snprintf(name, sizeof name, "d%u", x->day_profile + 1);
         json_array_append_new(special, json_pack("[s, s]", date, name));
     }

@@ -16,7 +16,7 @@
 
 #include "ms_err.h"
 
-#define STORE_FORMAT 3
+#define STORE_FORMAT 4
 #define MAX_METERS   64 /* per-meter bookkeeping of what is already stored */
 
 /* The meter's scalar state: ms_meter_t without pointers and rings. */
@@ -33,7 +33,7 @@ typedef struct core_rec {
     int64_t cum_demand_mw[MS_DIR_COUNT][1 + MS_MAX_RATES];
     uint32_t billing_count;
     int64_t next_billing_rtc;
-    int64_t outage_end_ms, outage_start_ms, outage_rtc_start;
+    int64_t outage_end_ms, outage_start_ms;
     int64_t passive_activation_rtc;
     uint32_t error_flags;
     int32_t cal_slot, passive_slot; /* -1: the model's calendar / none */
@@ -246,7 +246,6 @@ int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t cap)
     c.next_billing_rtc = m->next_billing_rtc;
     c.outage_end_ms = m->outage_end_ms;
     c.outage_start_ms = m->outage_start_ms;
-    c.outage_rtc_start = m->outage_rtc_start;
     c.passive_activation_rtc = m->passive_activation_rtc;
     c.error_flags = m->error_flags;
     c.cal_slot = slot_of(m, m->cal);
@@ -479,7 +478,6 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
     m->next_billing_rtc = c.next_billing_rtc;
     m->outage_end_ms = c.outage_end_ms;
     m->outage_start_ms = c.outage_start_ms;
-    m->outage_rtc_start = c.outage_rtc_start;
     m->passive_activation_rtc = c.passive_activation_rtc;
     m->error_flags = c.error_flags;
     m->cal = SLOT(c.cal_slot);

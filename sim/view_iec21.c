@@ -11,17 +11,15 @@
 #include "ms_err.h"
 #include "ms_time.h"
 
-static unsigned addr_flags(const ms_model_iec21_t *x)
+int ms_iec21_address(const ms_model_t *md, const ms_obis_t *obis, char *buf, size_t cap)
 {
+    const ms_model_iec21_t *x = &md->iec21;
     unsigned f = x->letters ? MS_OBIS_FMT_LETTERS : 0;
-    switch (x->addr_style) {
-    case MS_ADDR_FULL:
-        return f | MS_OBIS_FMT_FULL;
-    case MS_ADDR_ABCDE:
-        return f | MS_OBIS_FMT_AB;
-    default:
-        return f;
-    }
+    if (x->addr_style == MS_ADDR_FULL)
+        f |= MS_OBIS_FMT_FULL;
+    else if (x->addr_style == MS_ADDR_ABCDE)
+        f |= MS_OBIS_FMT_AB;
+    return ms_obis_format(obis, f, buf, cap);
 }
 
 /* Local time of an instant on the meter's clock as YYMMDDhhmm (EDIS time stamp). */
@@ -31,9 +29,8 @@ static void stamp(const ms_meter_t *m, int64_t utc_ms, char *buf, size_t cap)
         snprintf(buf, cap, "0000000000");
         return;
     }
-    int64_t s = ms_floor_div(utc_ms, 1000);
     ms_tm_t tm;
-    ms_tm_from_unix(s + ms_tz_offset(&m->model->tz, s, NULL), &tm);
+    ms_tm_from_unix(ms_tz_local(&m->model->tz, ms_floor_div(utc_ms, 1000)), &tm);
     snprintf(buf, cap, "%02u%02u%02u%02u%02u", (unsigned)(tm.year % 100), tm.month,
              tm.day, tm.hour, tm.minute);
 }
@@ -46,7 +43,7 @@ int ms_iec21_format_item(const ms_meter_t *m, const ms_readout_item_t *it,
         return MS_ENOENT;
     char addr[32];
     if (!address) {
-        ms_obis_format(&it->obis, addr_flags(&m->model->iec21), addr, sizeof addr);
+        ms_iec21_address(m->model, &it->obis, addr, sizeof addr);
         address = addr;
     }
     if (v.def.text)
@@ -234,6 +231,17 @@ static iec21_reply_t r5_profile(const ms_meter_t *m, unsigned pi, int64_t from,
         ms_wr_str(out, "NO DATA");
         return IEC21_REPLY_ERROR;
     }
+    /* each channel's display unit and decimals (the channels were checked at load) */
+    ms_reg_def_t def[MS_PROFILE_MAX_CHANNELS];
+    const char *unit[MS_PROFILE_MAX_CHANNELS];
+    unsigned dec[MS_PROFILE_MAX_CHANNELS];
+    bool known[MS_PROFILE_MAX_CHANNELS];
+    for (unsigned k = 0; k < p->nch; k++) {
+        unit[k] = "";
+        known[k] = ms_reg_lookup(&p->ch[k], &def[k]);
+        if (known[k])
+            ms_reg_display(&def[k], &unit[k], &dec[k]);
+    }
     int64_t per_ms = (int64_t)p->period_s * 1000;
     for (size_t i = 0; i < n; i++) {
         bool header = i == 0 || e[i].status != e[i - 1].status ||
@@ -248,26 +256,16 @@ static iec21_reply_t r5_profile(const ms_meter_t *m, unsigned pi, int64_t from,
                 if (p->ch_kind[k] == MS_CH_DELTA)
                     o.d = 29; /* time integral over the capture period */
                 char code[24];
-                ms_reg_def_t def;
-                const char *unit = "";
-                unsigned dec;
-                if (ms_reg_lookup(&p->ch[k], &def))
-                    ms_reg_display(&def, &unit, &dec);
                 ms_obis_format(&o, 0, code, sizeof code);
-                ms_wr_fmt(out, "(%s)(%s)", code, unit);
+                ms_wr_fmt(out, "(%s)(%s)", code, unit[k]);
             }
             ms_wr_str(out, "\r\n");
         }
         for (unsigned k = 0; k < p->nch; k++) {
             char num[32] = "";
-            ms_reg_def_t def;
-            const char *unit;
-            unsigned dec;
-            if (ms_reg_lookup(&p->ch[k], &def)) {
-                ms_reg_display(&def, &unit, &dec);
-                ms_reg_format_fixed(e[i].value[k], def.exp10, def.unit, unit, 1, dec, num,
-                                    sizeof num);
-            }
+            if (known[k])
+                ms_reg_format_fixed(e[i].value[k], def[k].exp10, def[k].unit, unit[k], 1,
+                                    dec[k], num, sizeof num);
             ms_wr_fmt(out, "(%s)", num);
         }
         ms_wr_str(out, "\r\n");
@@ -335,6 +333,12 @@ static bool digits(const char *v, size_t n, size_t want, int *out)
     return true;
 }
 
+/* The audit trail's name of an access level. */
+static const char *who_of(int access)
+{
+    return access == IEC21_ACCESS_P2 ? "iec62056-21 P2" : "iec62056-21 P1";
+}
+
 /* W1/W5: the clock (0.9.1 hhmmss), the date (0.9.2 YYMMDD) and the tariff override
  * (96.14.0 rate), local time of the meter. */
 static iec21_reply_t write_cmd(ms_meter_t *m, int access, const iec21_msg_t *cmd,
@@ -355,10 +359,10 @@ static iec21_reply_t write_cmd(ms_meter_t *m, int access, const iec21_msg_t *cmd
         ms_wr_str(out, "NO ACCESS");
         return IEC21_REPLY_ERROR;
     }
-    const char *who = access == IEC21_ACCESS_P2 ? "iec62056-21 P2" : "iec62056-21 P1";
+    const char *who = who_of(access);
     int64_t rtc = ms_meter_rtc_ms(m);
     int64_t s = ms_floor_div(rtc, 1000);
-    int64_t local = s + ms_tz_offset(&m->model->tz, s, NULL);
+    int64_t local = ms_tz_local(&m->model->tz, s);
     int64_t day = ms_floor_div(local, 86400), sod = local - day * 86400;
     int f[3];
     if (o.c == 0 && o.d == 9 && (o.e == 1 || o.e == 2)) {
@@ -452,8 +456,7 @@ iec21_reply_t ms_iec21_command(ms_meter_t *m, int access, const iec21_msg_t *cmd
                 ms_wr_str(out, "NO ACCESS");
                 return IEC21_REPLY_ERROR;
             }
-            ms_meter_billing_reset(m, access == IEC21_ACCESS_P2 ? "iec62056-21 P2"
-                                                                : "iec62056-21 P1");
+            ms_meter_billing_reset(m, who_of(access));
             return IEC21_REPLY_ACK;
         }
     }

@@ -11,6 +11,10 @@
 #include "iec21_meter.h"
 #include "meter.h"
 
+/** A data set's address as the model's readout shows it (address style, letter codes),
+ *  e.g. "1-0:1.8.1*255" or "1.8.1". @return the text length, or MS_ENOSPC */
+int ms_iec21_address(const ms_model_t *md, const ms_obis_t *obis, char *buf, size_t cap);
+
 /**
  * Append one data set "address(value*unit)" for a readout item at the meter's current
  * time: energy truncated to the item's decimals, max demand followed by its time

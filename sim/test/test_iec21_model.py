@@ -209,7 +209,10 @@ class ProgrammingModeTests(unittest.TestCase):
             finally:
                 s.close()
             book = m.call(f"{path}/events?log=disconnect")["events"]
-            self.assertEqual([ev["code"] for ev in book], [108, 110, 109])
+            self.assertEqual([(ev["code"], ev["name"]) for ev in book],
+                             [(108, "disconnected"), (110, "ready for reconnection"),
+                              (109, "reconnected")])
+            self.assertEqual(book[0]["detail"], "connected -> disconnected (control API)")
         finally:
             m.close()
 

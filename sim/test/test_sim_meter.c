@@ -374,6 +374,11 @@ static void test_profile_derivation(void **state)
     free(md);
 }
 
+static void count_commit(ms_meter_t *m, void *ud)
+{
+    ++*(int *)ud;
+}
+
 static void test_billing(void **state)
 {
     ms_model_t *md = load_model(NULL, 0);
@@ -398,13 +403,24 @@ static void test_billing(void **state)
     assert_int_equal(v.value, b->energy[MS_E_AP][0]);
     o.f = 2;
     assert_int_equal(ms_meter_read(m, &o, &v), MS_ENOENT);
-    /* a command reset, logged with its cause */
+    /* a command reset, logged with its cause and who gave it */
     ms_meter_billing_reset(m, "test");
     assert_int_equal(m->billing_count, 2);
     assert_int_equal(ms_meter_billing(m, 1)->cause, 1);
     const ms_event_rec_t *ev =
         ms_meter_event(m, MS_LOG_STANDARD, m->logs[MS_LOG_STANDARD].n - 1);
     assert_int_equal(ev->code, MS_EV_BILLING_RESET);
+    assert_string_equal(ev->detail, "end of billing 2 (command, test)");
+    assert_string_equal(ms_meter_event(m, MS_LOG_STANDARD, 0)->detail,
+                        "end of billing 1 (schedule)");
+    /* every command is a commit point, the drift too */
+    int commits = 0;
+    m->on_commit = count_commit;
+    m->commit_ud = &commits;
+    assert_int_equal(ms_meter_set_drift(m, 20, "test"), 0);
+    assert_int_equal(commits, 1);
+    ms_meter_billing_reset(m, "test");
+    assert_int_equal(commits, 2);
     ms_meter_free(m);
     free(md);
 }

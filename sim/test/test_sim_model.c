@@ -343,6 +343,25 @@ static void test_view_iec21(void **state)
     assert_int_equal(rc, 0);
     /* two historical values are absent (no billing yet); 1.6.0 and 2.6.0 carry a time */
     assert_int_equal(n, (int)md.iec21.nreadout);
+    assert_null(strstr((char *)buf, "*1("));
+    int lines = 0;
+    for (const char *p = (char *)buf; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    assert_int_equal(lines, (int)md.iec21.nreadout - 2);
+    /* the data-set address in each address style, with and without letter codes */
+    char a[32];
+    ms_obis_t serial = MS_OBIS(0, 0, 96, 1, 0, 255), e1 = MS_OBIS(1, 0, 1, 8, 1, 255);
+    ms_iec21_address(&md, &serial, a, sizeof a);
+    assert_string_equal(a, "0-0:C.1.0*255");
+    md.iec21.letters = false;
+    md.iec21.addr_style = MS_ADDR_ABCDE;
+    ms_iec21_address(&md, &serial, a, sizeof a);
+    assert_string_equal(a, "0-0:96.1.0");
+    md.iec21.addr_style = MS_ADDR_CDE;
+    ms_iec21_address(&md, &e1, a, sizeof a);
+    assert_string_equal(a, "1.8.1");
+    md.iec21.letters = true;
+    md.iec21.addr_style = MS_ADDR_FULL;
 
     /* R1 by a reduced address */
     iec21_msg_t cmd = { .type = IEC21_MSG_COMMAND, .cmd = 'R', .cmd_type = '1' };
