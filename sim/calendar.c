@@ -20,11 +20,11 @@ void ms_calendar_single(ms_calendar_t *c, uint8_t nrates, const ms_day_action_t 
     c->ndays = 1;
     c->days[0].day_id = 1;
     c->days[0].nactions = (uint8_t)(n > MS_MAX_DAY_ACTIONS ? MS_MAX_DAY_ACTIONS : n);
-    memcpy(c->days[0].actions, actions, c->days[0].nactions * sizeof *actions);
+    if (c->days[0].nactions)
+        memcpy(c->days[0].actions, actions, c->days[0].nactions * sizeof *actions);
     c->nweeks = 1;
     snprintf(c->weeks[0].name, sizeof c->weeks[0].name, "week");
     c->nseasons = 1;
-    snprintf(c->seasons[0].name, sizeof c->seasons[0].name, "year");
     c->seasons[0] =
         (ms_season_t){ .year = MS_EVERY_YEAR, .month = 1, .day = 1, .week = 0 };
     snprintf(c->seasons[0].name, sizeof c->seasons[0].name, "year");

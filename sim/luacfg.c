@@ -529,25 +529,31 @@ int ms_luacfg_str(ms_luacfg_t *c, const char *key, char *out, size_t cap, const 
     return rc;
 }
 
+/* The value on top of the stack (of type t), field `key`: an integer in [lo, hi]. */
+static int top_int(ms_luacfg_t *c, const char *key, int t, int64_t *out, int64_t lo,
+                   int64_t hi)
+{
+    int isint = 0;
+    lua_Integer v = lua_tointegerx(c->L, -1, &isint);
+    if (t != LUA_TNUMBER || !isint)
+        return ms_luacfg_fail(c, key, "expected an integer, got %s",
+                              t == LUA_TNUMBER ? "a fraction" : lua_typename(c->L, t));
+    if (v < lo || v > hi)
+        return ms_luacfg_fail(c, key, "%lld is out of range %lld..%lld", (long long)v,
+                              (long long)lo, (long long)hi);
+    *out = v;
+    return 0;
+}
+
 int ms_luacfg_int(ms_luacfg_t *c, const char *key, int64_t *out, int64_t def, int64_t lo,
                   int64_t hi)
 {
     int t = get(c, key);
     int rc = 0;
-    if (t == LUA_TNIL) {
+    if (t == LUA_TNIL)
         *out = def;
-    } else {
-        int isint = 0;
-        lua_Integer v = lua_tointegerx(c->L, -1, &isint);
-        if (t != LUA_TNUMBER || !isint)
-            rc = ms_luacfg_fail(c, key, "expected an integer, got %s",
-                                t == LUA_TNUMBER ? "a fraction" : lua_typename(c->L, t));
-        else if (v < lo || v > hi)
-            rc = ms_luacfg_fail(c, key, "%lld is out of range %lld..%lld", (long long)v,
-                                (long long)lo, (long long)hi);
-        else
-            *out = v;
-    }
+    else
+        rc = top_int(c, key, t, out, lo, hi);
     lua_pop(c->L, 1);
     return rc;
 }
@@ -719,15 +725,7 @@ int ms_luacfg_index_int(ms_luacfg_t *c, size_t i, int64_t *out, int64_t lo, int6
     char seg[24];
     snprintf(seg, sizeof seg, "[%zu]", i);
     int t = lua_geti(c->L, -1, (lua_Integer)i);
-    int isint = 0;
-    lua_Integer v = lua_tointegerx(c->L, -1, &isint);
+    int rc = top_int(c, seg, t, out, lo, hi);
     lua_pop(c->L, 1);
-    if (t != LUA_TNUMBER || !isint)
-        return ms_luacfg_fail(c, seg, "expected an integer, got %s",
-                              t == LUA_TNUMBER ? "a fraction" : lua_typename(c->L, t));
-    if (v < lo || v > hi)
-        return ms_luacfg_fail(c, seg, "%lld is out of range %lld..%lld", (long long)v,
-                              (long long)lo, (long long)hi);
-    *out = v;
-    return 0;
+    return rc;
 }

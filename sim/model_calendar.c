@@ -85,6 +85,44 @@ static int find_day(const ms_calendar_t *cal, char names[][MS_NAME_MAX], const c
     return -1;
 }
 
+/* The switch times of a day profile: the elements of the current table, each
+ * { "HH:MM", rate } with the load-control relays as a third element or relays = n. */
+static int load_actions(ms_luacfg_t *c, ms_day_profile_t *p, unsigned max_rate)
+{
+    static const char *const akeys[] = { "relays", NULL };
+    size_t n = ms_luacfg_len(c);
+    if (n < 1 || n > MS_MAX_DAY_ACTIONS)
+        return ms_luacfg_fail(c, NULL,
+                              "needs 1 to %d switch times { \"HH:MM\", rate }, has %zu",
+                              MS_MAX_DAY_ACTIONS, n);
+    for (size_t i = 1; i <= n; i++) {
+        int rc;
+        if ((rc = ms_luacfg_push_index(c, i)) <= 0)
+            return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
+        char hhmm[16];
+        int64_t rate, relays = 0;
+        if ((rc = ms_luacfg_only(c, akeys)) ||
+            (rc = ms_luacfg_index_str(c, 1, hhmm, sizeof hhmm)) ||
+            (rc = ms_luacfg_index_int(c, 2, &rate, 1, max_rate)))
+            return rc;
+        if (ms_luacfg_len(c) >= 3 && (rc = ms_luacfg_index_int(c, 3, &relays, 0, 3)))
+            return rc;
+        if ((rc = ms_luacfg_int(c, "relays", &relays, relays, 0, 3)))
+            return rc;
+        int min = ms_parse_hhmm(hhmm);
+        if (min < 0)
+            return ms_luacfg_fail(c, "[1]",
+                                  "\"%s\" is not a time of day HH:MM (a switch time "
+                                  "that does not exist)",
+                                  hhmm);
+        p->actions[i - 1] =
+            (ms_day_action_t){ (uint16_t)min, (uint8_t)rate, (uint8_t)relays };
+        ms_luacfg_pop(c);
+    }
+    p->nactions = (uint8_t)n;
+    return 0;
+}
+
 /* One day profile: { name = "weekday", { "00:00", 2 }, { "06:00", 1, relays = 1 } } in
  * a model, or { "name": "weekday", "actions": [["00:00", 2], ["06:00", 1, 1]] } in
  * JSON (which has no tables that are list and record at once). */
@@ -103,36 +141,9 @@ static int load_day(ms_luacfg_t *c, ms_calendar_t *cal, unsigned d,
     bool json = ms_luacfg_has(c, "actions");
     if (json && (rc = ms_luacfg_push(c, "actions")) < 0)
         return rc;
-    size_t n = ms_luacfg_len(c);
-    if (n < 1 || n > MS_MAX_DAY_ACTIONS)
-        return ms_luacfg_fail(c, NULL,
-                              "needs 1 to %d switch times { \"HH:MM\", rate }, has %zu",
-                              MS_MAX_DAY_ACTIONS, n);
-    for (size_t i = 1; i <= n; i++) {
-        static const char *const akeys[] = { "relays", NULL };
-        if ((rc = ms_luacfg_push_index(c, i)) <= 0)
-            return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
-        char hhmm[16];
-        int64_t rate, relays = 0;
-        if ((rc = ms_luacfg_only(c, akeys)) ||
-            (rc = ms_luacfg_index_str(c, 1, hhmm, sizeof hhmm)) ||
-            (rc = ms_luacfg_index_int(c, 2, &rate, 1, MS_MAX_RATES)))
-            return rc;
-        if (ms_luacfg_len(c) >= 3 && (rc = ms_luacfg_index_int(c, 3, &relays, 0, 3)))
-            return rc;
-        if ((rc = ms_luacfg_int(c, "relays", &relays, relays, 0, 3)))
-            return rc;
-        int min = ms_parse_hhmm(hhmm);
-        if (min < 0)
-            return ms_luacfg_fail(c, "[1]",
-                                  "\"%s\" is not a time of day HH:MM (a switch time "
-                                  "that does not exist)",
-                                  hhmm);
-        p->actions[i - 1] =
-            (ms_day_action_t){ (uint16_t)min, (uint8_t)rate, (uint8_t)relays };
-        ms_luacfg_pop(c);
-    }
-    p->nactions = (uint8_t)n;
+    /* rates above the calendar's are refused by ms_calendar_check, naming the field */
+    if ((rc = load_actions(c, p, MS_MAX_RATES)))
+        return rc;
     if (json)
         ms_luacfg_pop(c);
     return 0;
@@ -208,26 +219,8 @@ static int load_tariff(ms_luacfg_t *c, ms_calendar_t *cal)
     if (rc <= 0)
         return rc < 0 ? rc
                       : ms_luacfg_fail(c, "day", "required: { {\"00:00\", 1}, ... }");
-    size_t n = ms_luacfg_len(c);
-    ms_day_profile_t *p = &cal->days[0];
-    if (n < 1 || n > MS_MAX_DAY_ACTIONS)
-        return ms_luacfg_fail(c, NULL, "needs 1 to %d switch times, has %zu",
-                              MS_MAX_DAY_ACTIONS, n);
-    for (size_t i = 1; i <= n; i++) {
-        if ((rc = ms_luacfg_push_index(c, i)) <= 0)
-            return rc < 0 ? rc : ms_luacfg_fail(c, NULL, "element %zu missing", i);
-        char hhmm[16];
-        int64_t rate;
-        if ((rc = ms_luacfg_index_str(c, 1, hhmm, sizeof hhmm)) ||
-            (rc = ms_luacfg_index_int(c, 2, &rate, 1, cal->nrates)))
-            return rc;
-        int min = ms_parse_hhmm(hhmm);
-        if (min < 0)
-            return ms_luacfg_fail(c, "[1]", "\"%s\" is not a time of day HH:MM", hhmm);
-        p->actions[i - 1] = (ms_day_action_t){ (uint16_t)min, (uint8_t)rate, 0 };
-        ms_luacfg_pop(c);
-    }
-    p->nactions = (uint8_t)n;
+    if ((rc = load_actions(c, &cal->days[0], cal->nrates)))
+        return rc;
     ms_luacfg_pop(c);
     ms_luacfg_pop(c);
     return 0;
@@ -271,8 +264,7 @@ int ms_cfg_calendar(ms_luacfg_t *c, ms_calendar_t *cal)
         return rc;
     cal->nrates = (uint8_t)v;
     /* day profiles */
-    static char day_names[MS_MAX_DAY_PROFILES][MS_NAME_MAX];
-    memset(day_names, 0, sizeof day_names);
+    char day_names[MS_MAX_DAY_PROFILES][MS_NAME_MAX] = { { 0 } };
     if ((rc = ms_luacfg_push(c, "days")) <= 0)
         return rc < 0 ? rc
                       : ms_luacfg_fail(c, "days", "required: a list of day profiles");

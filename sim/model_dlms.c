@@ -120,27 +120,28 @@ int ms_cfg_dlms(ms_luacfg_t *c, ms_model_t *m)
             (uint8_t)((digits[2 * i] - '0') << 4 | (digits[2 * i + 1] - '0'));
     unsigned last4 = (unsigned)((digits[6] - '0') * 1000 + (digits[7] - '0') * 100 +
                                 (digits[8] - '0') * 10 + (digits[9] - '0'));
+    /* the defaults, for a model without a "dlms" table or the fields it leaves out */
+    d->logical_device = 1;
+    d->physical_address = (uint16_t)(16 + last4);
+    d->max_pdu = 1024;
+    d->hdlc_window = 1;
+    d->hdlc_max_info = 128;
+    d->hdlc_inactivity_s = 120;
+    d->hdlc_inter_octet_ms = 200;
     int64_t ld, pa, pdu, v;
     bool has_title;
     int rc = ms_luacfg_push(c, "dlms");
-    if (rc < 0)
+    if (rc <= 0) {
+        if (rc == 0)
+            default_clients(d);
         return rc;
-    if (rc == 0) {
-        d->logical_device = 1;
-        d->physical_address = (uint16_t)(16 + last4);
-        d->max_pdu = 1024;
-        d->hdlc_window = 1;
-        d->hdlc_max_info = 128;
-        d->hdlc_inactivity_s = 120;
-        d->hdlc_inter_octet_ms = 200;
-        default_clients(d);
-        return 0;
     }
     if ((rc = ms_luacfg_only(c, keys)) ||
-        (rc = ms_luacfg_int(c, "logical_device", &ld, 1, 1, 0x3FFF)) ||
-        (rc = ms_luacfg_int(c, "physical_address", &pa, 16 + last4, 16, 0x3FFD)) ||
+        (rc = ms_luacfg_int(c, "logical_device", &ld, d->logical_device, 1, 0x3FFF)) ||
+        (rc = ms_luacfg_int(c, "physical_address", &pa, d->physical_address, 16,
+                            0x3FFD)) ||
         (rc = hex_field(c, "system_title", d->system_title, 8, &has_title)) ||
-        (rc = ms_luacfg_int(c, "max_pdu", &pdu, 1024, 64, 65535)) ||
+        (rc = ms_luacfg_int(c, "max_pdu", &pdu, d->max_pdu, 64, 65535)) ||
         (rc = hex_field(c, "master_key", d->master_key, 16, &d->has_master_key)) ||
         (rc = ms_luacfg_str(c, "push", d->push_destination, sizeof d->push_destination,
                             "")))
@@ -150,26 +151,23 @@ int ms_cfg_dlms(ms_luacfg_t *c, ms_model_t *m)
     d->logical_device = (uint16_t)ld;
     d->physical_address = (uint16_t)pa;
     d->max_pdu = (uint16_t)pdu;
-    d->hdlc_window = 1;
-    d->hdlc_max_info = 128;
-    d->hdlc_inactivity_s = 120;
-    d->hdlc_inter_octet_ms = 200;
     if ((rc = ms_luacfg_push(c, "hdlc")) < 0)
         return rc;
     if (rc > 0) {
         /* IEC 62056-46 6.4.4.4.3.2: window 1..7, information field 32..2030 here
          * (the HDLC codec's limit) */
         if ((rc = ms_luacfg_only(c, hkeys)) ||
-            (rc = ms_luacfg_int(c, "window", &v, 1, 1, 7)))
+            (rc = ms_luacfg_int(c, "window", &v, d->hdlc_window, 1, 7)))
             return rc;
         d->hdlc_window = (uint8_t)v;
-        if ((rc = ms_luacfg_int(c, "max_info", &v, 128, 32, 2030)))
+        if ((rc = ms_luacfg_int(c, "max_info", &v, d->hdlc_max_info, 32, 2030)))
             return rc;
         d->hdlc_max_info = (uint16_t)v;
-        if ((rc = ms_luacfg_int(c, "inactivity_s", &v, 120, 0, 65535)))
+        if ((rc = ms_luacfg_int(c, "inactivity_s", &v, d->hdlc_inactivity_s, 0, 65535)))
             return rc;
         d->hdlc_inactivity_s = (uint32_t)v;
-        if ((rc = ms_luacfg_int(c, "inter_octet_ms", &v, 200, 0, 65535)))
+        if ((rc = ms_luacfg_int(c, "inter_octet_ms", &v, d->hdlc_inter_octet_ms, 0,
+                                65535)))
             return rc;
         d->hdlc_inter_octet_ms = (uint32_t)v;
         ms_luacfg_pop(c);

@@ -49,11 +49,12 @@ static void test_line_of(void **state)
     assert_int_equal(ms_luacfg_line_of(src, n, "nothing"), 0);
 }
 
-/* The shipped model with one substitution applied; the load must fail with a message
+/* A model file with one substitution applied; the load must fail with a message
  * containing `want` (file name and line are checked through it). */
-static void broken(const char *from, const char *to, int dline, const char *want)
+static void broken_in(const char *model, const char *from, const char *to, int dline,
+                      const char *want)
 {
-    FILE *f = fopen("sim/models/ms3p-direct.lua", "r");
+    FILE *f = fopen(model, "r");
     assert_non_null(f);
     static char text[65536];
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -86,6 +87,12 @@ static void broken(const char *from, const char *to, int dline, const char *want
         snprintf(expect, sizeof expect, "%s:%d: %s", path, line, want);
     if (!strstr(msg, expect))
         fail_msg("message\n  %s\ndoes not contain\n  %s", msg, expect);
+}
+
+/* The shipped model with one substitution applied. */
+static void broken(const char *from, const char *to, int dline, const char *want)
+{
+    broken_in("sim/models/ms3p-direct.lua", from, to, dline, want);
 }
 
 static void test_model_errors(void **state)
@@ -174,6 +181,37 @@ static void test_set_missing_section(void **state)
     assert_non_null(strstr(msg, "hdcl"));
 }
 
+/* The legacy form tariff = { rates, day = { switch times } }: one day profile every day,
+ * read and refused like a calendar's day profile. */
+static void test_legacy_tariff(void **state)
+{
+    static const char bench[] = "testbench/perf/models/bench-small.lua";
+    ms_model_t *m = calloc(1, sizeof *m);
+    char msg[256] = "";
+    if (ms_model_load(bench, m, msg, sizeof msg))
+        fail_msg("%s", msg);
+    const ms_calendar_t *c = &m->calendar;
+    assert_int_equal(c->nrates, 2);
+    assert_int_equal(c->ndays, 1);
+    assert_int_equal(c->days[0].nactions, 3);
+    assert_int_equal(c->days[0].actions[1].start_min, 6 * 60);
+    assert_int_equal(c->days[0].actions[1].rate, 1);
+    assert_int_equal(c->days[0].actions[2].rate, 2);
+    assert_int_equal(c->weeks[0].day[6], 0);
+    /* no dlms table: the default logical device (serial 60012345: address 16 + 2345) */
+    assert_int_equal(m->dlms.logical_device, 1);
+    assert_int_equal(m->dlms.physical_address, 16 + 2345);
+    assert_int_equal(m->dlms.max_pdu, 1024);
+    assert_int_equal(m->dlms.hdlc_window, 1);
+    assert_int_equal(m->dlms.hdlc_inter_octet_ms, 200);
+    assert_int_equal(m->dlms.nclients, 3);
+    free(m);
+    broken_in(bench, "{ \"06:00\", 1 }", "{ \"26:00\", 1 }", 0,
+              "field 'tariff.day[2][1]': \"26:00\" is not a time of day HH:MM");
+    broken_in(bench, "{ \"06:00\", 1 }", "{ \"06:00\", 3 }", 0,
+              "field 'tariff.day[2][2]': 3 is out of range 1..2");
+}
+
 static void test_model_ok(void **state)
 {
     ms_model_t m;
@@ -200,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_line_of),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_model_ok),
+        cmocka_unit_test(test_legacy_tariff),
         cmocka_unit_test(test_set_missing_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
