@@ -30,7 +30,6 @@
 #define REQ_CAP       (70u * 1024u)
 #define DEFAULT_OP_MS 30000u
 #define RAW_MAX       256u /* frames kept for recv_raw */
-#define ENTRY_MAX     (64u << 10)
 
 enum { W_NONE = 0, W_OPEN, W_OP, W_RAW };
 enum { OP_NONE = 0, OP_CONNECT, OP_DISCONNECT, OP_DLMS, OP_APDU };
@@ -107,29 +106,7 @@ static uint64_t now_ms(void)
 static void emit(mb_dlms_t *d, const char *dir, const char *layer, const uint8_t *p,
                  size_t n, uint64_t t_ns, const char *meaning)
 {
-    mb_scn_t *s = d->res.scn;
-    if (!s || !n)
-        return;
-    uint64_t t0;
-    json_t *step = mb_scn_step(s, &t0);
-    size_t shown = n > ENTRY_MAX ? ENTRY_MAX : n;
-    char *hex = malloc(shown * 2 + 1);
-    if (!hex)
-        return;
-    ms_hex_encode(p, shown, hex);
-    json_t *e = json_object();
-    double t_ms = (double)((int64_t)(t_ns - t0)) / 1e6;
-    json_object_set_new(e, "t_ms",
-                        json_real((double)(long long)(t_ms * 1000.0) / 1000.0));
-    json_object_set_new(e, "dir", json_string(dir));
-    json_object_set_new(e, "hex", json_stringn(hex, shown * 2));
-    json_object_set_new(e, "text", json_string(""));
-    json_object_set_new(e, "meaning", json_string(meaning ? meaning : ""));
-    json_object_set_new(e, "layer", json_string(layer));
-    if (shown < n)
-        json_object_set_new(e, "truncated_bytes", json_integer((json_int_t)n));
-    free(hex);
-    json_array_append_new(json_object_get(step, "trace"), e);
+    mb_scn_trace(d->res.scn, dir, layer, p, n, t_ns, false, meaning);
 }
 
 /* The client's APDUs, as built and as fed (plain: the deciphered form). */
@@ -182,13 +159,14 @@ static void trace_tx(mb_dlms_t *d, const uint8_t *p, size_t n, uint64_t t_ns)
 {
     char meaning[600];
     if (!d->hdlc) {
-        if (n >= WRAP_HEADER_LEN)
-            snprintf(meaning, sizeof meaning, "wrapper v%u %u->%u, %u octets",
-                     p[0] << 8 | p[1], p[2] << 8 | p[3], p[4] << 8 | p[5],
-                     p[6] << 8 | p[7]);
-        else
+        if (n >= WRAP_HEADER_LEN) {
+            wrap_frame_t f;
+            mb_wrap_header(p, &f);
+            mb_wrap_describe(&f, meaning, sizeof meaning);
+        } else {
             snprintf(meaning, sizeof meaning,
                      "%zu octets (shorter than a wrapper header)", n);
+        }
         emit(d, "tx", "wrapper", p, n, t_ns, meaning);
         return;
     }
@@ -471,8 +449,7 @@ static void rx_wrap(mb_dlms_t *d, const uint8_t *buf, size_t len, uint64_t t_ns)
         off += used;
         if (rc == 1) {
             char meaning[600];
-            snprintf(meaning, sizeof meaning, "wrapper v%u %u->%u, %u octets", f.version,
-                     f.src_wport, f.dst_wport, f.length);
+            mb_wrap_describe(&f, meaning, sizeof meaning);
             rq_push(d, d->pend, d->pendlen, 0, d->pend_t0);
             trace_rx_flush(d, meaning);
             d->st.frames_rx++;
@@ -872,40 +849,21 @@ static void push_conformance(lua_State *L, uint32_t c)
 
 static int push_exception(lua_State *L, mb_dlms_t *d, const char *op)
 {
-    const dlms_client_result_t *r = dlms_client_result(d->dc);
+    const dlms_exception_response_t *e = &dlms_client_result(d->dc)->exception;
     char meaning[400];
-    uint8_t apdu[8] = { DLMS_TAG_EXCEPTION_RESPONSE, r->exception.state_error,
-                        r->exception.service_error };
-    size_t n = 3;
-    if (r->exception.service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR) {
-        uint32_t ic = r->exception.invocation_counter;
-        apdu[3] = (uint8_t)(ic >> 24);
-        apdu[4] = (uint8_t)(ic >> 16);
-        apdu[5] = (uint8_t)(ic >> 8);
-        apdu[6] = (uint8_t)ic;
-        n = 7;
-    }
-    mb_dlms_describe_apdu(apdu, n, NULL, 0, meaning, sizeof meaning);
+    mb_dlms_describe_exception(e, meaning, sizeof meaning);
     lua_pushnil(L);
     lua_pushfstring(L, "%s: the meter answered %s", op, meaning);
     lua_pushliteral(L, "EXCEPTION");
     lua_createtable(L, 0, 4);
-    lua_pushinteger(L, r->exception.state_error);
+    lua_pushinteger(L, e->state_error);
     lua_setfield(L, -2, "state_error");
-    lua_pushinteger(L, r->exception.service_error);
+    lua_pushinteger(L, e->service_error);
     lua_setfield(L, -2, "service_error");
-    static const char *const sv[] = { "?",
-                                      "operation-not-possible",
-                                      "service-not-supported",
-                                      "other-reason",
-                                      "pdu-too-long",
-                                      "deciphering-error",
-                                      "invocation-counter-error" };
-    lua_pushstring(L,
-                   r->exception.service_error < 7 ? sv[r->exception.service_error] : "?");
+    lua_pushstring(L, mb_dlms_exception_service_name(e->service_error));
     lua_setfield(L, -2, "name");
-    if (n == 7) {
-        lua_pushinteger(L, r->exception.invocation_counter);
+    if (e->service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR) {
+        lua_pushinteger(L, e->invocation_counter);
         lua_setfield(L, -2, "invocation_counter");
     }
     return 4;
@@ -1128,9 +1086,7 @@ static int s_get(lua_State *L)
     dlms_attr_sel_t s;
     memset(&s, 0, sizeof s);
     s.desc.class_id = (uint16_t)luaL_checkinteger(L, 2);
-    uint8_t o[6];
-    mb_dlms_check_obis(L, 3, o);
-    s.desc.instance_id = (ms_obis_t){ o[0], o[1], o[2], o[3], o[4], o[5] };
+    s.desc.instance_id = mb_dlms_check_obis(L, 3);
     s.desc.attribute_id = (int8_t)luaL_checkinteger(L, 4);
     dlms_arena_t *a = req_arena(L);
     if (!lua_isnoneornil(L, 5)) {
@@ -1156,9 +1112,7 @@ static int s_set(lua_State *L)
     dlms_attr_sel_t s;
     memset(&s, 0, sizeof s);
     s.desc.class_id = (uint16_t)luaL_checkinteger(L, 2);
-    uint8_t o[6];
-    mb_dlms_check_obis(L, 3, o);
-    s.desc.instance_id = (ms_obis_t){ o[0], o[1], o[2], o[3], o[4], o[5] };
+    s.desc.instance_id = mb_dlms_check_obis(L, 3);
     s.desc.attribute_id = (int8_t)luaL_checkinteger(L, 4);
     luaL_checktype(L, 5, LUA_TTABLE);
     unsigned ms = opt_timeout(L, 6, d->op_timeout_ms);
@@ -1179,9 +1133,7 @@ static int s_action(lua_State *L)
     dlms_method_desc_t m;
     memset(&m, 0, sizeof m);
     m.class_id = (uint16_t)luaL_checkinteger(L, 2);
-    uint8_t o[6];
-    mb_dlms_check_obis(L, 3, o);
-    m.instance_id = (ms_obis_t){ o[0], o[1], o[2], o[3], o[4], o[5] };
+    m.instance_id = mb_dlms_check_obis(L, 3);
     m.method_id = (int8_t)luaL_checkinteger(L, 4);
     unsigned ms = opt_timeout(L, 6, d->op_timeout_ms);
     dlms_arena_t *a = req_arena(L);
@@ -1240,14 +1192,9 @@ static void push_raw(lua_State *L, mb_dlms_t *d, raw_frame_t *f)
             lua_setfield(L, -2, "error");
         } else {
             const uint8_t *p = f->b;
-            lua_pushinteger(L, p[0] << 8 | p[1]);
-            lua_setfield(L, -2, "version");
-            lua_pushinteger(L, p[2] << 8 | p[3]);
-            lua_setfield(L, -2, "src");
-            lua_pushinteger(L, p[4] << 8 | p[5]);
-            lua_setfield(L, -2, "dst");
-            lua_pushinteger(L, p[6] << 8 | p[7]);
-            lua_setfield(L, -2, "length");
+            wrap_frame_t w;
+            mb_wrap_header(p, &w);
+            mb_wrap_push_header(L, &w);
             lua_pushlstring(L, (const char *)p + WRAP_HEADER_LEN, f->n - WRAP_HEADER_LEN);
             lua_setfield(L, -2, "apdu");
             char meaning[800];

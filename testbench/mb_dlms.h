@@ -16,7 +16,10 @@
 #include <lua.h>
 
 #include "axdr.h"
+#include "dlms_apdu.h"
+#include "dlms_wrapper.h"
 #include "hdlc_frame.h"
+#include "ms_obis.h"
 
 /**
  * Push a COSEM value as a Lua table: { type = "double-long-unsigned", value = 12000 }.
@@ -56,8 +59,27 @@ void mb_hdlc_describe_frame(const hdlc_frame_t *f, int rc, char *buf, size_t cap
 void mb_hdlc_push_frame(lua_State *L, const hdlc_frame_t *f, int rc, const uint8_t *bytes,
                         size_t n);
 
-/** Parse "0-0:1.0.0.255" (or "0.0.1.0.0.255") into six octets; raises on bad text. */
-void mb_dlms_check_obis(lua_State *L, int idx, uint8_t out[6]);
+/** The fields of the wrapper header at p (WRAP_HEADER_LEN octets, any version: raw
+ *  frames of negative tests); apdu = p + WRAP_HEADER_LEN. */
+void mb_wrap_header(const uint8_t *p, wrap_frame_t *f);
+
+/** Set version, src, dst and length of the table at the top of the stack. */
+void mb_wrap_push_header(lua_State *L, const wrap_frame_t *f);
+
+/** The meaning of a wrapper frame ("wrapper v1 16->1, 13 octets"). */
+void mb_wrap_describe(const wrap_frame_t *f, char *buf, size_t cap);
+
+/** Name of an exception-response service error ("invocation-counter-error"; "?"). */
+const char *mb_dlms_exception_service_name(unsigned v);
+
+/** The meaning of an exception-response ("exception-response: state
+ *  service-not-allowed, service invocation-counter-error (counter 7)"). */
+void mb_dlms_describe_exception(const dlms_exception_response_t *e, char *buf,
+                                size_t cap);
+
+/** The OBIS code at idx: "0-0:1.0.0.255", "0-0:1.0.0*255" or "0.0.1.0.0.255" (all six
+ *  groups; ms_obis_parse); raises on other text. */
+ms_obis_t mb_dlms_check_obis(lua_State *L, int idx);
 
 /** Convert an ISO 8601 time to a COSEM date-time (12 octets). With an offset ("+02:00",
  *  "Z") the fields are that local time and the deviation is -offset (Blue Book sign);

@@ -494,6 +494,29 @@ static void describe_acse(const uint8_t *p, size_t n, char *buf, size_t cap)
     }
 }
 
+const char *mb_dlms_exception_service_name(unsigned v)
+{
+    static const char *const sv[] = { "?",
+                                      "operation-not-possible",
+                                      "service-not-supported",
+                                      "other-reason",
+                                      "pdu-too-long",
+                                      "deciphering-error",
+                                      "invocation-counter-error" };
+    return v < 7 ? sv[v] : "?";
+}
+
+void mb_dlms_describe_exception(const dlms_exception_response_t *e, char *buf, size_t cap)
+{
+    static const char *const st[] = { "?", "service-not-allowed", "service-unknown" };
+    char x[32] = "";
+    if (e->service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR)
+        snprintf(x, sizeof x, " (counter %u)", e->invocation_counter);
+    snprintf(buf, cap, "exception-response: state %s, service %s%s",
+             e->state_error < 3 ? st[e->state_error] : "?",
+             mb_dlms_exception_service_name(e->service_error), x);
+}
+
 static void describe_xdlms(const uint8_t *p, size_t n, char *buf, size_t cap)
 {
     static uint8_t *mem;
@@ -598,24 +621,9 @@ static void describe_xdlms(const uint8_t *p, size_t n, char *buf, size_t cap)
             snprintf(buf, cap, "ACTION-Response (choice %u)", a.type);
         }
         break;
-    case DLMS_TAG_EXCEPTION_RESPONSE: {
-        const dlms_exception_response_t *e = &a.u.exception;
-        static const char *const st[] = { "?", "service-not-allowed", "service-unknown" };
-        static const char *const sv[] = { "?",
-                                          "operation-not-possible",
-                                          "service-not-supported",
-                                          "other-reason",
-                                          "pdu-too-long",
-                                          "deciphering-error",
-                                          "invocation-counter-error" };
-        x[0] = 0;
-        if (e->service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR)
-            snprintf(x, sizeof x, " (counter %u)", e->invocation_counter);
-        snprintf(buf, cap, "exception-response: state %s, service %s%s",
-                 e->state_error < 3 ? st[e->state_error] : "?",
-                 e->service_error < 7 ? sv[e->service_error] : "?", x);
+    case DLMS_TAG_EXCEPTION_RESPONSE:
+        mb_dlms_describe_exception(&a.u.exception, buf, cap);
         break;
-    }
     case DLMS_TAG_CONFIRMED_SERVICE_ERROR:
         snprintf(buf, cap, "confirmedServiceError: service %u, class %u, value %u",
                  a.u.service_error.service, a.u.service_error.error_class,
@@ -737,37 +745,63 @@ void mb_hdlc_describe_frame(const hdlc_frame_t *f, int rc, char *buf, size_t cap
              rc == MS_ETOOBIG ? " (information field over the maximum)" : "");
 }
 
+/* ---- wrapper frames ---------------------------------------------------------------- */
+
+void mb_wrap_header(const uint8_t *p, wrap_frame_t *f)
+{
+    ms_rd_t r;
+    ms_rd_init(&r, p, WRAP_HEADER_LEN);
+    f->version = ms_rd_u16be(&r);
+    f->src_wport = ms_rd_u16be(&r);
+    f->dst_wport = ms_rd_u16be(&r);
+    f->length = ms_rd_u16be(&r);
+    f->apdu = p + WRAP_HEADER_LEN;
+}
+
+void mb_wrap_push_header(lua_State *L, const wrap_frame_t *f)
+{
+    lua_pushinteger(L, f->version);
+    lua_setfield(L, -2, "version");
+    lua_pushinteger(L, f->src_wport);
+    lua_setfield(L, -2, "src");
+    lua_pushinteger(L, f->dst_wport);
+    lua_setfield(L, -2, "dst");
+    lua_pushinteger(L, f->length);
+    lua_setfield(L, -2, "length");
+}
+
+void mb_wrap_describe(const wrap_frame_t *f, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "wrapper v%u %u->%u, %u octets", f->version, f->src_wport,
+             f->dst_wport, f->length);
+}
+
 /* ---- OBIS and date-times ---------------------------------------------------------- */
 
-void mb_dlms_check_obis(lua_State *L, int idx, uint8_t out[6])
+ms_obis_t mb_dlms_check_obis(lua_State *L, int idx)
 {
     size_t n;
     const char *s = luaL_checklstring(L, idx, &n);
-    /* six groups: "A-B:C.D.E.F", "A-B:C.D.E*F" or "A.B.C.D.E.F" */
-    unsigned k = 0, v = 0;
-    bool digit = false;
-    for (size_t i = 0; i <= n; i++) {
-        char c = i < n ? s[i] : 0;
-        if (c >= '0' && c <= '9') {
-            v = v * 10 + (unsigned)(c - '0');
-            digit = true;
-            if (v > 255)
-                break;
-            continue;
-        }
-        if (!digit || k >= 6 || (c && !strchr("-:.*&", c)))
-            break;
-        out[k++] = (uint8_t)v;
-        v = 0;
-        digit = false;
-        if (!c) {
-            if (k == 6)
-                return;
-            break;
+    ms_obis_t o;
+    unsigned present = 0;
+    int rc = ms_obis_parse(s, n, &o, &present);
+    if ((rc != 0 || present != MS_OBIS_ALL) && n < 32 && memchr(s, ':', n)) {
+        /* "A-B:C.D.E.F" (F after a dot, as COSEM object lists are often written) is
+         * "A-B:C.D.E*F" to ms_obis_parse */
+        char t[32];
+        memcpy(t, s, n);
+        size_t k = n;
+        while (k > 0 && t[k - 1] != '.')
+            k--;
+        if (k > 0) {
+            t[k - 1] = '*';
+            rc = ms_obis_parse(t, n, &o, &present);
         }
     }
-    luaL_error(L, "'%s': an OBIS code with all six groups expected (\"0-0:1.0.0.255\")",
-               s);
+    if (rc != 0 || present != MS_OBIS_ALL)
+        luaL_error(
+            L, "'%s': an OBIS code with all six groups expected (\"0-0:1.0.0.255\")", s);
+    return o;
 }
 
 int mb_dlms_datetime_from_iso(const char *iso, uint8_t status, uint8_t out[12])
@@ -938,11 +972,11 @@ static int d_obis(lua_State *L)
     } else {
         s = luaL_checklstring(L, 1, &n);
         if (n != 6) {
-            uint8_t o[6];
-            mb_dlms_check_obis(L, 1, o);
+            ms_obis_t o = mb_dlms_check_obis(L, 1);
+            const uint8_t b[6] = { o.a, o.b, o.c, o.d, o.e, o.f };
             lua_createtable(L, 0, 2);
             set_type(L, DLMS_OCTET_STRING);
-            lua_pushlstring(L, (const char *)o, 6);
+            lua_pushlstring(L, (const char *)b, 6);
             lua_setfield(L, -2, "value");
             return 1;
         }
@@ -1073,13 +1107,16 @@ static int d_wrap(lua_State *L)
         lua_pop(L, 2);
     }
     luaL_argcheck(L, n <= 0xFFFF, 3, "at most 65535 octets");
-    uint8_t h[8] = { (uint8_t)(version >> 8), (uint8_t)version,
-                     (uint8_t)(src >> 8),     (uint8_t)src,
-                     (uint8_t)(dst >> 8),     (uint8_t)dst,
-                     (uint8_t)(length >> 8),  (uint8_t)length };
+    uint8_t h[WRAP_HEADER_LEN];
+    ms_wr_t w;
+    ms_wr_init(&w, h, sizeof h);
+    ms_wr_u16be(&w, (uint16_t)version);
+    ms_wr_u16be(&w, (uint16_t)src);
+    ms_wr_u16be(&w, (uint16_t)dst);
+    ms_wr_u16be(&w, (uint16_t)length);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    luaL_addlstring(&b, (const char *)h, 8);
+    luaL_addlstring(&b, (const char *)h, WRAP_HEADER_LEN);
     luaL_addlstring(&b, apdu, n);
     luaL_pushresult(&b);
     return 1;
@@ -1095,21 +1132,16 @@ static int d_unwrap(lua_State *L)
         lua_pushliteral(L, "shorter than the wrapper header");
         return 2;
     }
-    size_t len = (size_t)p[6] << 8 | p[7];
+    wrap_frame_t f;
+    mb_wrap_header(p, &f);
+    size_t len = f.length;
     if (n < WRAP_HEADER_LEN + len) {
         lua_pushnil(L);
         lua_pushliteral(L, "shorter than the length the header announces");
         return 2;
     }
     lua_createtable(L, 0, 5);
-    lua_pushinteger(L, p[0] << 8 | p[1]);
-    lua_setfield(L, -2, "version");
-    lua_pushinteger(L, p[2] << 8 | p[3]);
-    lua_setfield(L, -2, "src");
-    lua_pushinteger(L, p[4] << 8 | p[5]);
-    lua_setfield(L, -2, "dst");
-    lua_pushinteger(L, (lua_Integer)len);
-    lua_setfield(L, -2, "length");
+    mb_wrap_push_header(L, &f);
     lua_pushlstring(L, (const char *)p + WRAP_HEADER_LEN, len);
     lua_setfield(L, -2, "apdu");
     lua_pushlstring(L, (const char *)p + WRAP_HEADER_LEN + len,
@@ -1120,30 +1152,27 @@ static int d_unwrap(lua_State *L)
 /* dlms.get_request(class, obis, attr [, {invoke = 0xC1}]) -> APDU octets (plain) */
 static int d_get_request(lua_State *L)
 {
-    lua_Integer cls = luaL_checkinteger(L, 1);
-    uint8_t o[6];
-    mb_dlms_check_obis(L, 2, o);
-    lua_Integer attr = luaL_checkinteger(L, 3);
-    lua_Integer invoke = DLMS_CLIENT_IIP_DEFAULT;
+    dlms_apdu_t x;
+    memset(&x, 0, sizeof x);
+    x.tag = DLMS_TAG_GET_REQUEST;
+    x.type = DLMS_GET_REQUEST_NORMAL;
+    x.invoke_id_and_priority = DLMS_CLIENT_IIP_DEFAULT;
+    x.u.get_req.attr.desc.class_id = (uint16_t)luaL_checkinteger(L, 1);
+    x.u.get_req.attr.desc.instance_id = mb_dlms_check_obis(L, 2);
+    x.u.get_req.attr.desc.attribute_id = (int8_t)luaL_checkinteger(L, 3);
     if (lua_istable(L, 4)) {
         lua_getfield(L, 4, "invoke");
-        invoke = luaL_optinteger(L, -1, invoke);
+        x.invoke_id_and_priority =
+            (uint8_t)luaL_optinteger(L, -1, x.invoke_id_and_priority);
         lua_pop(L, 1);
     }
-    uint8_t b[16] = { DLMS_TAG_GET_REQUEST,
-                      DLMS_GET_REQUEST_NORMAL,
-                      (uint8_t)invoke,
-                      (uint8_t)(cls >> 8),
-                      (uint8_t)cls,
-                      o[0],
-                      o[1],
-                      o[2],
-                      o[3],
-                      o[4],
-                      o[5],
-                      (uint8_t)attr,
-                      0 };
-    lua_pushlstring(L, (const char *)b, 13);
+    uint8_t b[32];
+    ms_wr_t w;
+    ms_wr_init(&w, b, sizeof b);
+    int rc = dlms_apdu_encode(&w, &x);
+    if (rc < 0)
+        return luaL_error(L, "dlms.get_request: %s", ms_strerror(rc));
+    lua_pushlstring(L, (const char *)b, w.len);
     return 1;
 }
 

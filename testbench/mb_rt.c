@@ -469,6 +469,87 @@ void mb_scn_log(mb_scn_t *s, const char *fmt, ...)
         fprintf(stderr, "    | %s\n", buf);
 }
 
+/* ---- frame traces ------------------------------------------------------------------ */
+
+static const char *const ctl_names[32] = {
+    [0] = "NUL", [1] = "SOH", [2] = "STX", [3] = "ETX", [4] = "EOT",
+    [6] = "ACK", [10] = "LF", [13] = "CR", [21] = "NAK"
+};
+
+/* Bytes as text: printable ASCII as is, control characters by name ("<STX>"), other
+ * bytes in hex ("<8F>"). Returns a malloc'ed string of *len characters, or NULL. */
+static char *bytes_text(const uint8_t *p, size_t n, size_t *len)
+{
+    size_t cap = n * 5 + 1, o = 0;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = p[i];
+        if (b < 32 && ctl_names[b])
+            o += (size_t)snprintf(t + o, cap - o, "<%s>", ctl_names[b]);
+        else if (b < 32 || b > 126)
+            o += (size_t)snprintf(t + o, cap - o, "<%02X>", b);
+        else
+            t[o++] = (char)b;
+    }
+    t[o] = 0;
+    *len = o;
+    return t;
+}
+
+static json_t *text_json(const uint8_t *p, size_t n)
+{
+    size_t len;
+    char *t = bytes_text(p, n, &len);
+    if (!t)
+        return json_string("");
+    json_t *j = json_stringn(t, len);
+    free(t);
+    return j;
+}
+
+/* mb.text(bytes) -> the text a trace shows for them (also the prelude's messages) */
+static int mb_text(lua_State *L)
+{
+    size_t n, len;
+    const char *p = luaL_checklstring(L, 1, &n);
+    char *t = bytes_text((const uint8_t *)p, n, &len);
+    if (!t)
+        return luaL_error(L, "out of memory");
+    lua_pushlstring(L, t, len);
+    free(t);
+    return 1;
+}
+
+void mb_scn_trace(mb_scn_t *s, const char *dir, const char *layer, const uint8_t *p,
+                  size_t n, uint64_t t_ns, bool text, const char *meaning)
+{
+    if (!s || !n)
+        return;
+    uint64_t t0;
+    json_t *step = mb_scn_step(s, &t0);
+    size_t shown = n > MB_TRACE_ENTRY_MAX ? MB_TRACE_ENTRY_MAX : n;
+    char *hex = malloc(shown * 2 + 1);
+    if (!hex)
+        return;
+    ms_hex_encode(p, shown, hex);
+    json_t *e = json_object();
+    double t_ms = (double)((int64_t)(t_ns - t0)) / 1e6;
+    json_object_set_new(e, "t_ms",
+                        json_real((double)(long long)(t_ms * 1000.0) / 1000.0));
+    json_object_set_new(e, "dir", json_string(dir));
+    json_object_set_new(e, "hex", json_stringn(hex, shown * 2));
+    json_object_set_new(e, "text", text ? text_json(p, shown) : json_string(""));
+    json_object_set_new(e, "meaning", json_string(meaning ? meaning : ""));
+    if (layer)
+        json_object_set_new(e, "layer", json_string(layer));
+    if (shown < n)
+        json_object_set_new(e, "truncated_bytes", json_integer((json_int_t)n));
+    free(hex);
+    json_array_append_new(json_object_get(step, "trace"), e);
+}
+
 /* Status of an error object's kind. */
 static const char *status_of_kind(const char *kind)
 {
@@ -1042,11 +1123,10 @@ static int luaopen_mb(lua_State *L)
         { "unhex", mb_unhex },
         { "parse_time", mb_parse_time },
         { "format_time", mb_format_time },
+        { "text", mb_text },
         { NULL, NULL },
     };
     luaL_newlib(L, fns);
-    lua_getfield(L, LUA_REGISTRYINDEX, "mb.text");
-    lua_setfield(L, -2, "text");
     return 1;
 }
 
@@ -1165,6 +1245,7 @@ static lua_State *new_state(mb_scn_t *s, char *msg, size_t cap)
         { "read_data", c_read_data },
         { "info", c_info },
         { "finish", c_finish },
+        { "text", mb_text },
         { NULL, NULL },
     };
     luaL_newlib(L, prims);
@@ -1185,8 +1266,6 @@ static lua_State *new_state(mb_scn_t *s, char *msg, size_t cap)
     lua_setglobal(L, "scenario");
     lua_getfield(L, -1, "print");
     lua_setglobal(L, "print");
-    lua_getfield(L, -1, "text");
-    lua_setfield(L, LUA_REGISTRYINDEX, "mb.text");
     lua_setfield(L, LUA_REGISTRYINDEX, "mb.api");
     lua_pop(L, 1); /* msghandler */
     return L;

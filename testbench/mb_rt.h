@@ -171,6 +171,18 @@ int mb_raise(lua_State *L, const char *kind, const char *fmt, ...)
  *  Returns the step object; *t0_ns is the step's start. */
 json_t *mb_scn_step(mb_scn_t *s, uint64_t *t0_ns);
 
+/** Bytes shown per trace entry (longer entries give the count in truncated_bytes). */
+#define MB_TRACE_ENTRY_MAX (64u << 10)
+
+/**
+ * Append one entry to the trace of the current step (mb_scn_step; format:
+ * docs/results-format.md): t_ms since the step's start, dir ("tx"/"rx"), the bytes as
+ * hex, text (printable ASCII with control characters named, when `text` is set; else
+ * ""), meaning, and layer when not NULL. Does nothing when s is NULL or n is 0.
+ */
+void mb_scn_trace(mb_scn_t *s, const char *dir, const char *layer, const uint8_t *p,
+                  size_t n, uint64_t t_ns, bool text, const char *meaning);
+
 /** Log line of the scenario (console with --verbose; the step's "log"). */
 void mb_scn_log(mb_scn_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

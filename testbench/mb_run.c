@@ -25,6 +25,7 @@
 
 #include "mb_http.h"
 #include "mb_rt.h"
+#include "ms_time.h"
 #ifdef MB_HAVE_REPORTS
 #include "mb_report.h"
 #endif
@@ -409,14 +410,6 @@ static const char *default_metersim(char *buf, size_t cap)
     return "metersim";
 }
 
-static void iso_now(char *buf, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int write_reports(json_t *doc, const char *json_path, const char *junit,
                          const char *tap, const char *html)
 {
@@ -756,7 +749,7 @@ int mb_cmd_run(int argc, char **argv)
     }
 
     char started[40], host[256] = "";
-    iso_now(started, sizeof started);
+    ms_iso8601_format((int64_t)time(NULL), 0, started, sizeof started);
     gethostname(host, sizeof host - 1);
     run_obj = json_pack("{s:s, s:f, s:s, s:I, s:o, s:o, s:s?, s:s}", "started", started,
                         "duration_ms", 0.0, "meter", env->meter, "seed",

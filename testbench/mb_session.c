@@ -13,13 +13,12 @@
 #include "iec21_msg.h"
 #include "mb_rt.h"
 #include "ms_buf.h"
+#include "ms_check.h"
 #include "ms_err.h"
-#include "ms_hex.h"
 
 #define SESSION_MT    "mb.iec21"
 #define RAW_MAX       (256u << 10)
 #define TRACE_MSG     (256u << 10)
-#define ENTRY_MAX     (64u << 10) /* bytes shown per trace entry */
 #define DEFAULT_OP_MS 60000u
 #define GAP_NS        (1500ull * 1000000u) /* ta: a pause that ends a fragment */
 
@@ -177,57 +176,10 @@ static void describe(const iec21_msg_t *m, int rc, char *buf, size_t cap)
 /* ---- trace ----------------------------------------------------------------------------
  */
 
-static const char *const ctl_names[32] = {
-    [0] = "NUL", [1] = "SOH", [2] = "STX", [3] = "ETX", [4] = "EOT",
-    [6] = "ACK", [10] = "LF", [13] = "CR", [21] = "NAK"
-};
-
-static json_t *text_json(const uint8_t *p, size_t n)
-{
-    size_t cap = n * 5 + 1, o = 0;
-    char *t = malloc(cap);
-    if (!t)
-        return json_string("");
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = p[i];
-        if (b < 32 && ctl_names[b])
-            o += (size_t)snprintf(t + o, cap - o, "<%s>", ctl_names[b]);
-        else if (b < 32 || b > 126)
-            o += (size_t)snprintf(t + o, cap - o, "<%02X>", b);
-        else
-            t[o++] = (char)b;
-    }
-    t[o] = 0;
-    json_t *j = json_stringn(t, o);
-    free(t);
-    return j;
-}
-
 static void emit(mb_sess_t *c, const char *dir, const uint8_t *p, size_t n, uint64_t t_ns,
                  const char *meaning)
 {
-    mb_scn_t *s = c->res.scn;
-    if (!s || !n)
-        return;
-    uint64_t t0;
-    json_t *step = mb_scn_step(s, &t0);
-    size_t shown = n > ENTRY_MAX ? ENTRY_MAX : n;
-    char *hex = malloc(shown * 2 + 1);
-    if (!hex)
-        return;
-    ms_hex_encode(p, shown, hex);
-    json_t *e = json_object();
-    double t_ms = (double)((int64_t)(t_ns - t0)) / 1e6;
-    json_object_set_new(e, "t_ms",
-                        json_real((double)(long long)(t_ms * 1000.0) / 1000.0));
-    json_object_set_new(e, "dir", json_string(dir));
-    json_object_set_new(e, "hex", json_stringn(hex, shown * 2));
-    json_object_set_new(e, "text", text_json(p, shown));
-    json_object_set_new(e, "meaning", json_string(meaning ? meaning : ""));
-    if (shown < n)
-        json_object_set_new(e, "truncated_bytes", json_integer((json_int_t)n));
-    free(hex);
-    json_array_append_new(json_object_get(step, "trace"), e);
+    mb_scn_trace(c->res.scn, dir, NULL, p, n, t_ns, true, meaning);
 }
 
 static void pend_flush(mb_sess_t *c, const char *meaning)
@@ -929,14 +881,6 @@ static const char *type_name(iec21_msg_type_t t)
     }
 }
 
-static uint8_t xor_span(const uint8_t *p, size_t n)
-{
-    uint8_t b = 0;
-    for (size_t i = 0; i < n; i++)
-        b ^= p[i];
-    return b;
-}
-
 /* A decoded message as a table (bytes: the whole message as received). */
 static void push_msg(lua_State *L, const iec21_msg_t *m, int rc, const uint8_t *bytes,
                      size_t n)
@@ -1013,7 +957,7 @@ static void push_msg(lua_State *L, const iec21_msg_t *m, int rc, const uint8_t *
             if (bytes[i] == IEC21_SOH || bytes[i] == IEC21_STX)
                 first = bytes + i;
         if (first && end && end + 1 < bytes + n) {
-            uint8_t want = xor_span(first + 1, (size_t)(end - first));
+            uint8_t want = ms_bcc(first + 1, (size_t)(end - first));
             lua_pushinteger(L, end[1]);
             lua_setfield(L, -2, "bcc");
             lua_pushinteger(L, want);
@@ -1401,7 +1345,7 @@ static int i_bcc(lua_State *L)
 {
     size_t n;
     const char *p = luaL_checklstring(L, 1, &n);
-    lua_pushinteger(L, xor_span((const uint8_t *)p, n));
+    lua_pushinteger(L, ms_bcc((const uint8_t *)p, n));
     return 1;
 }
 

@@ -6,22 +6,14 @@
 local C = ...
 local type, tostring, select, pairs, ipairs, error, xpcall, pcall, setmetatable, rawget =
   type, tostring, select, pairs, ipairs, error, xpcall, pcall, setmetatable, rawget
-local fmt, find, rep, sub, gsub, byte = string.format, string.find, string.rep, string.sub,
-  string.gsub, string.byte
+local fmt, find, rep, sub = string.format, string.find, string.rep, string.sub
 local concat, pack, unpack, sort = table.concat, table.pack, table.unpack, table.sort
 local mtype, abs, floor, randomseed = math.type, math.abs, math.floor, math.randomseed
 
 -- ---- values in messages --------------------------------------------------------------
 
-local CTL = { [0] = "NUL", [1] = "SOH", [2] = "STX", [3] = "ETX", [4] = "EOT", [6] = "ACK",
-  [10] = "LF", [13] = "CR", [21] = "NAK" }
-
-local function text(s)
-  return (gsub(s, "[%c\128-\255]", function(c)
-    local b = byte(c)
-    return CTL[b] and ("<" .. CTL[b] .. ">") or fmt("<%02X>", b)
-  end))
-end
+-- bytes as a trace shows them: "<STX>" for control characters, "<8F>" for others (C)
+local text = C.text
 
 local show
 local function show_table(v, depth)
@@ -448,6 +440,5 @@ return {
   scenario = scenario,
   declared = declared,
   run = run,
-  text = text,
   print = function(...) T.log(t, ...) end,
 }

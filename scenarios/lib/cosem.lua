@@ -63,13 +63,13 @@ function M.transport(t)
   return tr
 end
 
--- The HDLC transport of a run: hdlc-tcp when asked, else hdlc-pty (the HDLC suite).
 -- The pty line rate of the DLMS suite: 19200 Bd (the fastest IEC 62056-21 rate; the
 -- application layer does not depend on it), --param hdlc_baud=N for another.
 function M.dlms_baud(t)
   return math.tointeger(tonumber(t:param("hdlc_baud", "19200")))
 end
 
+-- The HDLC transport of a run: hdlc-tcp when asked, else hdlc-pty (the HDLC suite).
 function M.hdlc_transport(t)
   local tr = t:param("transport", "hdlc-pty")
   if tr == "hdlc-tcp" then return tr end

@@ -274,6 +274,44 @@ class Conformance(unittest.TestCase):
             self.assertEqual(m.close(), 0)
 
 
+CODEC_SCENARIO = r"""
+local mb, dlms = require "mb", require "dlms"
+scenario "codec modules" {
+  function(t)
+    t:step("OBIS codes", function()
+      for _, s in ipairs{ "1-0:1.8.0.255", "1-0:1.8.0*255", "1.0.1.8.0.255" } do
+        t:expect(mb.hex(dlms.obis(s).value), s):equals("0100010800ff")
+      end
+      t:expect(mb.hex(dlms.obis("1-0:C.8.0.255").value), "letter C"):equals("0100600800ff")
+      t:expect(dlms.obis(dlms.obis("0-0:1.0.0.255")), "back to text"):equals("0-0:1.0.0.255")
+      for _, s in ipairs{ "1-0:1.8.0", "1.8.0", "1-0:1.8.0.256", "1-0:1.8.0.255.3", "x", "" } do
+        t:expect(pcall(dlms.obis, s), "refused: " .. s):equals(false)
+      end
+    end)
+    t:step("GET request", function()
+      t:expect(mb.hex(dlms.get_request(3, "1-0:1.8.0.255", 2)), "GET 3/1-0:1.8.0.255/2")
+        :equals("c001c100030100010800ff0200")
+      t:expect(mb.hex(dlms.get_request(8, "0-0:1.0.0.255", 2, { invoke = 0x81 })), "invoke")
+        :equals("c0018100080000010000ff0200")
+    end)
+    t:step("wrapper frames", function()
+      local f = dlms.wrap(16, 1, "\xC0\x01")
+      t:expect(mb.hex(f), "wrap"):equals("0001001000010002c001")
+      t:expect(mb.hex(dlms.wrap(16, 1, "\xC0", { version = 2, length = 0x1234 })), "wrong fields")
+        :equals("0002001000011234c0")
+      local u, rest = dlms.unwrap(f .. "xy")
+      t:expect(u, "unwrap"):equals({ version = 1, src = 16, dst = 1, length = 2, apdu = "\xC0\x01" })
+      t:expect(rest, "after the frame"):equals("xy")
+      t:expect(select(2, dlms.unwrap("\0\1\0\16\0\1\0\9ab")), "short frame")
+        :equals("shorter than the length the header announces")
+    end)
+    t:step("mb.text", function()
+      t:expect(mb.text("\x02ab\x03\x7f\x80"), "text"):equals("<STX>ab<ETX><7F><80>")
+    end)
+  end }
+"""
+
+
 class Cli(unittest.TestCase):
     def test_bad_input(self):
         rc, _, err = run_mb("run", "--frobnicate")
@@ -302,6 +340,17 @@ class Cli(unittest.TestCase):
         rc, out, _ = run_mb("run", "scenarios/", "--list", "--tags", "iec62056-21,!programming")
         self.assertIn("sign_on.lua", out)
         self.assertNotIn("programming.lua", out)
+
+    def test_codec_modules(self):
+        """The codec modules a scenario requires, offline: OBIS text in each accepted
+        form, a GET request, wrapper frames, mb.text."""
+        with Out() as out:
+            path = out.path("codec.lua")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(CODEC_SCENARIO)
+            rc, stdout, stderr = run_mb("run", path, "--json", out.path("r.json"))
+            self.assertEqual(rc, 0, stdout + stderr)
+            self.assertEqual(load_json(out.path("r.json"))["summary"]["passed"], 1, stdout)
 
     def test_ports(self):
         rc, out, err = run_mb("ports", "--json")
