@@ -395,7 +395,7 @@ void mb_dlms_brief(const dlms_data_t *d, char *buf, size_t cap)
 
 static void obis_text(const ms_obis_t *o, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%u-%u:%u.%u.%u.%u", o->a, o->b, o->c, o->d, o->e, o->f);
+    ms_obis_format(o, MS_OBIS_FMT_LN, buf, cap);
 }
 
 static void attr_text(const dlms_attr_sel_t *s, char *buf, size_t cap)
@@ -785,19 +785,6 @@ ms_obis_t mb_dlms_check_obis(lua_State *L, int idx)
     ms_obis_t o;
     unsigned present = 0;
     int rc = ms_obis_parse(s, n, &o, &present);
-    if ((rc != 0 || present != MS_OBIS_ALL) && n < 32 && memchr(s, ':', n)) {
-        /* "A-B:C.D.E.F" (F after a dot, as COSEM object lists are often written) is
-         * "A-B:C.D.E*F" to ms_obis_parse */
-        char t[32];
-        memcpy(t, s, n);
-        size_t k = n;
-        while (k > 0 && t[k - 1] != '.')
-            k--;
-        if (k > 0) {
-            t[k - 1] = '*';
-            rc = ms_obis_parse(t, n, &o, &present);
-        }
-    }
     if (rc != 0 || present != MS_OBIS_ALL)
         luaL_error(
             L, "'%s': an OBIS code with all six groups expected (\"0-0:1.0.0.255\")", s);
@@ -985,7 +972,10 @@ static int d_obis(lua_State *L)
         return luaL_error(L, "dlms.obis: an OBIS code, 6 octets or an octet-string(6) "
                              "expected");
     const uint8_t *p = (const uint8_t *)s;
-    lua_pushfstring(L, "%d-%d:%d.%d.%d.%d", p[0], p[1], p[2], p[3], p[4], p[5]);
+    const ms_obis_t o = { p[0], p[1], p[2], p[3], p[4], p[5] };
+    char text[32];
+    ms_obis_format(&o, MS_OBIS_FMT_LN, text, sizeof text);
+    lua_pushstring(L, text);
     return 1;
 }
 

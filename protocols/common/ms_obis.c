@@ -107,8 +107,10 @@ int ms_obis_parse(const char *s, size_t len, ms_obis_t *out, unsigned *present)
         break;
     }
 
-    /* [*F | &F] */
-    if (i < len && (s[i] == '*' || s[i] == '&')) {
+    /* [*F | &F], or ".F" after A-B:C.D.E (the COSEM logical name as the Blue Book
+     * writes it, "0-0:1.0.0.255") */
+    bool ln_f = i < len && s[i] == '.' && (mask & MS_OBIS_A) && (mask & MS_OBIS_E);
+    if (i < len && (s[i] == '*' || s[i] == '&' || ln_f)) {
         i++;
         n = group(s + i, len - i, false, &g[5]);
         if (!n)
@@ -143,6 +145,8 @@ int ms_obis_format(const ms_obis_t *o, unsigned flags, char *buf, size_t cap)
     int n;
     if (flags & MS_OBIS_FMT_DOTTED) {
         n = snprintf(buf, cap, "%u.%u.%u.%u.%u.%u", o->a, o->b, o->c, o->d, o->e, o->f);
+    } else if (flags & MS_OBIS_FMT_LN) {
+        n = snprintf(buf, cap, "%u-%u:%u.%u.%u.%u", o->a, o->b, o->c, o->d, o->e, o->f);
     } else {
         bool l = (flags & MS_OBIS_FMT_LETTERS) != 0;
         char tc[4], td[4], ab[12] = "", f[8] = "";

@@ -29,7 +29,8 @@ typedef struct ms_obis {
  * Parse an OBIS code in one of the forms used on the wire and in data sets:
  *  - reduced ID codes of IEC 62056-21 data sets: "[A-][B:]C.D[.E][*F|&F]",
  *    e.g. "1.8.1", "1-0:1.8.1*255", "0:1.0.0", "C.1.0", "F.F";
- *  - the six-group dotted form of COSEM logical names: "1.0.1.8.0.255".
+ *  - the six-group dotted form of COSEM logical names: "1.0.1.8.0.255", and the
+ *    Blue Book's "A-B:C.D.E.F" ("0-0:1.0.0.255"; F after a dot needs A-B: in front).
  * In value groups C and D the letters C, F, L, P stand for 96, 97, 98, 99
  * (IEC 62056-6-1 clause 5.4, "manufacturer/country specific" letter codes).
  * Groups the text omits are set to 255 and left out of *present.
@@ -48,7 +49,10 @@ int ms_obis_parse(const char *s, size_t len, ms_obis_t *out, unsigned *present);
 #define MS_OBIS_FMT_F       0x02u /* suffix "*F" */
 #define MS_OBIS_FMT_LETTERS 0x04u /* 96..99 in C and D as C, F, L, P */
 #define MS_OBIS_FMT_DOTTED  0x08u /* "A.B.C.D.E.F" (overrides the others) */
-#define MS_OBIS_FMT_FULL    (MS_OBIS_FMT_AB | MS_OBIS_FMT_F)
+#define MS_OBIS_FMT_LN                                    \
+    0x10u /* "A-B:C.D.E.F", the Blue Book's logical names \
+             (overrides the others but DOTTED) */
+#define MS_OBIS_FMT_FULL (MS_OBIS_FMT_AB | MS_OBIS_FMT_F)
 
 /**
  * Format an OBIS code as text, NUL-terminated: "C.D.E" plus what flags add, e.g.

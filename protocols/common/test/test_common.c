@@ -148,10 +148,13 @@ static void test_obis_parse(void **state)
     parse_ok("F.F", MS_OBIS(255, 255, 97, 97, 255, 255), MS_OBIS_C | MS_OBIS_D);
     parse_ok("1.8.1&02", MS_OBIS(255, 255, 1, 8, 1, 2), CDE | MS_OBIS_F);
     parse_ok("0.0.96.1.0.255", MS_OBIS(0, 0, 96, 1, 0, 255), MS_OBIS_ALL);
+    parse_ok("0-0:1.0.0.255", MS_OBIS(0, 0, 1, 0, 0, 255), MS_OBIS_ALL);
     ms_obis_t o;
-    const char *bad[] = { "",          "1",      "1.",          "1-0:",
-                          "256.8.0",   "1.8.0*", "1.8.0x",      "1-0.8.0",
-                          "1.2.3.4.5", "1.8.0 ", "C.C.C.C.C.C", "1.8.0*2556" };
+    const char *bad[] = { "",          "1",           "1.",
+                          "1-0:",      "256.8.0",     "1.8.0*",
+                          "1.8.0x",    "1-0.8.0",     "1.2.3.4.5",
+                          "1.8.0 ",    "C.C.C.C.C.C", "1.8.0*2556",
+                          "1.8.0.255", "0:1.0.0.255", "1-0:1.8.0.255.1" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(ms_obis_parse(bad[i], strlen(bad[i]), &o, NULL), MS_EPARSE);
 }
@@ -166,6 +169,8 @@ static void test_obis_format_match(void **state)
     assert_string_equal(b, "1.8.1");
     ms_obis_format(&o, MS_OBIS_FMT_DOTTED, b, sizeof b);
     assert_string_equal(b, "1.0.1.8.1.255");
+    ms_obis_format(&o, MS_OBIS_FMT_LN, b, sizeof b);
+    assert_string_equal(b, "1-0:1.8.1.255");
     ms_obis_t sn = MS_OBIS(0, 0, 96, 1, 0, 255);
     ms_obis_format(&sn, MS_OBIS_FMT_LETTERS, b, sizeof b);
     assert_string_equal(b, "C.1.0");
