@@ -195,11 +195,7 @@ unsigned ms_calendar_day_profile(const ms_calendar_t *c, int year, unsigned mont
         return c->special[i].day_profile;
 #undef DKEY
     const ms_season_t *se = season_at(c, year, month, day);
-    int64_t days = ms_days_from_civil(year, month, day);
-    int64_t wd = (days + 3) % 7; /* 0 = Monday */
-    if (wd < 0)
-        wd += 7;
-    return c->weeks[se->week].day[wd];
+    return c->weeks[se->week].day[ms_weekday(ms_days_from_civil(year, month, day)) - 1];
 }
 
 const ms_day_action_t *ms_calendar_action_at(const ms_calendar_t *c, int64_t local_s)

@@ -237,7 +237,6 @@ typedef struct ms_meter {
     ms_ring_t logs[MS_LOG_COUNT];
     ms_epoch_t *epochs;
     uint32_t nepochs, epochs_cap;
-    uint8_t pending_status;      /* status for the next capture (after a disturbance) */
     uint32_t epoch_gen, cal_gen; /* change counters (what the store must rewrite) */
     /* disconnect control and limiter */
     ms_breaker_state_t breaker;

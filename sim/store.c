@@ -39,7 +39,7 @@ typedef struct core_rec {
     int32_t cal_slot, passive_slot; /* -1: the model's calendar / none */
     int64_t breaker_changed_ms, limiter_mw, limiter_over_ms, over_since_ms;
     uint32_t breaker;
-    uint8_t powered, battery_ok, clock_invalid, tariff_frozen, pending_status;
+    uint8_t powered, battery_ok, clock_invalid, tariff_frozen;
 } core_rec_t;
 
 typedef struct epoch_rec {
@@ -254,7 +254,6 @@ int ms_store_commit(ms_store_t *s, const ms_meter_t *m, char *msg, size_t cap)
     c.battery_ok = m->battery_ok;
     c.clock_invalid = m->clock_invalid;
     c.tariff_frozen = m->tariff_frozen;
-    c.pending_status = m->pending_status;
     c.breaker = m->breaker;
     c.breaker_changed_ms = m->breaker_changed_ms;
     c.limiter_mw = m->limiter_mw;
@@ -486,7 +485,6 @@ int ms_store_restore(ms_store_t *s, ms_meter_t *m, bool keep_load, int64_t *sim_
     m->battery_ok = c.battery_ok;
     m->clock_invalid = c.clock_invalid;
     m->tariff_frozen = c.tariff_frozen;
-    m->pending_status = c.pending_status;
     m->breaker = (ms_breaker_state_t)c.breaker;
     m->breaker_changed_ms = c.breaker_changed_ms;
     m->limiter_mw = c.limiter_mw;

@@ -118,10 +118,7 @@ static int64_t switch_utc(const ms_tz_t *tz, const ms_dst_switch_t *s, int year,
                           bool is_end)
 {
     int64_t first = ms_days_from_civil(year, s->month, 1);
-    int64_t wd = (first + 3) % 7; /* 0 = Monday */
-    if (wd < 0)
-        wd += 7;
-    int64_t day = first + ((int64_t)s->wday - 1 - wd + 7) % 7; /* first such weekday */
+    int64_t day = first + ((int64_t)s->wday - ms_weekday(first) + 7) % 7; /* the first */
     if (s->week == 5) {
         unsigned dim = ms_days_in_month(year, s->month);
         while (day + 7 < first + dim)

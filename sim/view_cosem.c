@@ -388,10 +388,7 @@ static void ldn(const ms_cosem_t *v, char out[17])
 
 static uint8_t status_now(const ms_meter_t *m)
 {
-    uint8_t s = m->pending_status;
-    if (m->clock_invalid)
-        s |= MS_PST_CLOCK_INVALID;
-    return s;
+    return m->clock_invalid ? MS_PST_CLOCK_INVALID : 0;
 }
 
 static int data_get(ms_cosem_t *v, const cv_obj_t *o, const dlms_who_t *who, int attr,

@@ -64,9 +64,7 @@ void ms_tm_from_unix(int64_t t, ms_tm_t *out)
     out->hour = (uint8_t)(sod / 3600);
     out->minute = (uint8_t)(sod / 60 % 60);
     out->second = (uint8_t)(sod % 60);
-    /* 1970-01-01 was a Thursday (ISO day 4). */
-    int64_t wd = (days + 3) % 7;
-    out->wday = (uint8_t)((wd < 0 ? wd + 7 : wd) + 1);
+    out->wday = (uint8_t)ms_weekday(days);
     out->yday = (uint16_t)(days - ms_days_from_civil(out->year, 1, 1) + 1);
 }
 

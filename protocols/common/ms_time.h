@@ -31,6 +31,14 @@ int64_t ms_days_from_civil(int year, unsigned month, unsigned day);
 /** Civil date of a day count since 1970-01-01. */
 void ms_civil_from_days(int64_t days, int *year, unsigned *month, unsigned *day);
 
+/** ISO 8601 day of week of a day count since 1970-01-01 (a Thursday): 1 = Monday ..
+ *  7 = Sunday, as DLMS date-times number them. */
+static inline unsigned ms_weekday(int64_t days)
+{
+    int64_t wd = (days + 3) % 7; /* 0 = Monday */
+    return (unsigned)(wd < 0 ? wd + 7 : wd) + 1;
+}
+
 /** 1 in leap years of the Gregorian calendar, else 0. */
 int ms_is_leap_year(int year);
 

@@ -192,6 +192,9 @@ static void test_civil(void **state)
     assert_int_equal(ms_days_from_civil(1970, 1, 1), 0);
     assert_int_equal(ms_days_from_civil(2000, 3, 1), 11017);
     assert_int_equal(ms_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(ms_weekday(0), 4);                                /* a Thursday */
+    assert_int_equal(ms_weekday(ms_days_from_civil(2016, 10, 30)), 7); /* a Sunday */
+    assert_int_equal(ms_weekday(ms_days_from_civil(1969, 12, 29)), 1); /* a Monday */
     /* every day from 1900 to 2200 round-trips and consecutive days are consecutive */
     int64_t first = ms_days_from_civil(1900, 1, 1), prev = first - 1;
     for (int y = 1900; y < 2200; y++) {
