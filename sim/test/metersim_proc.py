@@ -1,11 +1,10 @@
-"""A metersim process for the integration tests of testbench/test (imported by
-test_meterbench.py, test_meterbench_dlms.py and test_metersim_iec21.py; env MS_BUILD_DIR
-as ctest sets it).
+"""A metersim process for the integration tests (sim/test and testbench/test import it;
+env MS_BUILD_DIR as ctest sets it).
 
-Meter(*args) starts `metersim --model ms3p-direct --clock stepped --start START ARGS`,
-waits for its `ready {json}` line and stops it by its PID in close(). Its stderr goes to a
-file in a temporary folder (shown when it never gets ready), so that a chatty meter can
-never block on a full pipe.
+Meter(*args) starts `metersim --model ms3p-direct --clock CLOCK --start START ARGS`,
+waits for its `ready {json}` line and stops it by its PID in close() (or kill(): SIGKILL).
+Its stderr goes to a file in a temporary folder (shown when it never gets ready), so that
+a chatty meter can never block on a full pipe.
 """
 import json
 import os
@@ -30,10 +29,10 @@ class Meter:
     """
 
     def __init__(self, *args, start="2016-06-01T00:00:00Z", load=None, pty=True,
-                 model="ms3p-direct", ready_timeout=20):
+                 model="ms3p-direct", clock="stepped", ready_timeout=20):
         self.tmp = tempfile.mkdtemp(prefix="ms-it-")
         self.link = os.path.join(self.tmp, "meter")
-        cmd = [METERSIM, "--model", model, "--clock", "stepped", "--start", start]
+        cmd = [METERSIM, "--model", model, "--clock", clock, "--start", start]
         if load:
             cmd += ["--load", load]
         if pty:
@@ -75,10 +74,35 @@ class Meter:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
-    def state(self):
-        status, s = self.call("GET", f"/meters/{self.id}")
-        assert status == 200, s
+    def get(self, path):
+        """GET a control API path (relative to /v1); the JSON of a 200 answer."""
+        status, s = self.call("GET", path)
+        assert status == 200, (path, status, s)
         return s
+
+    def post(self, path, body):
+        """POST a JSON body; the JSON of a 200 answer."""
+        status, s = self.call("POST", path, body)
+        assert status == 200, (path, status, s)
+        return s
+
+    def state(self):
+        return self.get(f"/meters/{self.id}")
+
+    def port(self, i=0):
+        """Port i of the ready line (pty path, TCP address, protocol)."""
+        return self.ready["meters"][0]["ports"][i]
+
+    def address(self, i=0):
+        """(host, port) of TCP port i."""
+        host, port = self.port(i)["address"].rsplit(":", 1)
+        return host, int(port)
+
+    def kill(self):
+        """SIGKILL, as a power cut would (no flush)."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.close()
 
     def close(self, keep_tmp=False):
         """SIGTERM (SIGKILL after 10 s); returns metersim's exit status."""

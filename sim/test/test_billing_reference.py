@@ -24,16 +24,12 @@ keeps it (time = block end).
 import csv
 import datetime as dt
 import decimal
-import json
 import os
-import select
-import signal
-import subprocess
 import sys
-import urllib.request
+
+import metersim_proc
 from zoneinfo import ZoneInfo
 
-BUILD = os.environ.get("MS_BUILD_DIR", "build")
 DATA = os.environ.get("MS_SHARED_DATA", "../shared/data")
 CSV = os.path.join(DATA, "consumption", "opsd_household_konstanz",
                    "household_data_60min_singleindex_2017_residential4.csv")
@@ -188,46 +184,18 @@ def reference(load, t0, t1):
     return regs, snaps, demand
 
 
-def start_meter():
-    p = subprocess.Popen([os.path.join(BUILD, "sim", "metersim"), "--model", "ms3p-direct",
-                          "--load", CSV, "--clock", "stepped", "--start", T0],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    fd, line = p.stdout.fileno(), b""
-    while not line.endswith(b"\n"):
-        if not select.select([fd], [], [], 10)[0]:
-            break
-        c = os.read(fd, 1)
-        if not c:
-            break
-        line += c
-    if not line.startswith(b"ready "):
-        p.kill()
-        sys.exit(f"FAIL metersim did not start: {line!r}")
-    return p, json.loads(line[6:])
-
-
-def get(url, body=None):
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
-                                 method="POST" if body else "GET")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
-
-
 def main():
     if not os.path.exists(CSV):
         sys.exit(f"missing third-party data {CSV} (set MS_SHARED_DATA)")
-    proc, ready = start_meter()
+    m = metersim_proc.Meter(start=T0, load=CSV, pty=False)
     try:
-        api, mid = ready["control"], ready["meters"][0]["id"]
-        get(f"{api}/clock", {"set": T1})
-        state = get(f"{api}/meters/{mid}")
-        billing = get(f"{api}/meters/{mid}/billing")
-        p01 = get(f"{api}/meters/{mid}/profiles/P.01?max=100000")
-        p02 = get(f"{api}/meters/{mid}/profiles/P.02?max=100000")
+        m.post("/clock", {"set": T1})
+        state = m.state()
+        billing = m.get(f"/meters/{m.id}/billing")
+        p01 = m.get(f"/meters/{m.id}/profiles/P.01?max=100000")
+        p02 = m.get(f"/meters/{m.id}/profiles/P.02?max=100000")
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(10)
-        proc.stdout.close()
+        m.close()
 
     load = Load()
     t0, t1 = ms(T0), ms(T1)

@@ -8,23 +8,20 @@ control API's view of the same meter, access rights per client, RLRQ, the invoca
 counter kept in the state file across a restart.
 Loopback only; every metersim is stopped by its PID.
 """
-import json
 import os
 import select
-import signal
 import socket
 import struct
-import subprocess
 import tempfile
 import time
 import tty
 import unittest
-import urllib.request
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # Debian python3-cryptography
 
-BUILD = os.environ.get("MS_BUILD_DIR", "build")
+import metersim_proc
+
 
 # ---- A-XDR / APDUs (Green Book; the AARQ layouts as the pwitab and Gurux traces show) ----
 
@@ -182,51 +179,26 @@ class HdlcClient:
 
 # ---- metersim ----
 
-class Meter:
-    def __init__(self, *args):
-        self.p = subprocess.Popen(
-            [os.path.join(BUILD, "sim", "metersim"), "--model", "ms3p-direct", "--load",
-             "constant:1200", "--clock", "stepped", "--start", "2016-01-13T23:00:00Z",
-             *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        fd, line = self.p.stdout.fileno(), b""
-        while not line.endswith(b"\n") and select.select([fd], [], [], 10)[0]:
-            c = os.read(fd, 1)
-            if not c:
-                break
-            line += c
-        if not line.startswith(b"ready "):
-            self.close()
-            raise AssertionError(f"no ready line: {line!r}")
-        r = json.loads(line[6:])
-        self.api, self.id = r["control"], r["meters"][0]["id"]
-        self.port = r["meters"][0]["ports"][0]
+class Meter(metersim_proc.Meter):
+    """A meter at 1.2 kW from 2016-01-13T23:00Z; args name its ports (no pty unless
+    pty=True: then port 0 is a pty at self.link)."""
 
-    def call(self, path, body=None):
-        req = urllib.request.Request(f"{self.api}{path}",
-                                     data=json.dumps(body).encode() if body else None,
-                                     method="POST" if body else "GET")
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+    def __init__(self, *args, pty=False):
+        super().__init__(*args, start="2016-01-13T23:00:00Z", load="constant:1200", pty=pty)
 
     def register(self, obis):
-        for r in self.call(f"/meters/{self.id}")["registers"]:
+        for r in self.state()["registers"]:
             if r["obis"] == obis:
                 return r
         raise AssertionError(f"{obis} not in the control API's registers")
 
     def tcp(self):
-        host, port = self.port["address"].rsplit(":", 1)
-        return socket.create_connection((host, int(port)), timeout=5)
+        return socket.create_connection(self.address(), timeout=5)
 
     def pty(self):
-        fd = os.open(self.port["path"], os.O_RDWR | os.O_NOCTTY)
+        fd = os.open(self.port()["path"], os.O_RDWR | os.O_NOCTTY)
         tty.setraw(fd)
         return Line(fd)
-
-    def close(self):
-        os.kill(self.p.pid, signal.SIGTERM)
-        self.p.wait(10)
-        self.p.stdout.close()
 
 
 class Wrapper:
@@ -251,7 +223,7 @@ class WrapperTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.m = Meter("--protocol", "dlms-wrapper", "--tcp", "127.0.0.1:0")
-        cls.m.call("/clock", {"advance_s": 36 * 3600})
+        cls.m.post("/clock", {"advance_s": 36 * 3600})
 
     @classmethod
     def tearDownClass(cls):
@@ -271,13 +243,13 @@ class WrapperTests(unittest.TestCase):
             ok, data = get_data(w.apdu(get_request(*CLOCK)))
             t, dev = local_time(octets(data))
             self.assertEqual((t, dev), ("2016-01-15T12:00:00", -60))  # 11:00Z in CET
-            meter_time = self.m.call(f"/meters/{self.m.id}")["clock"]["meter_time"]
+            meter_time = self.m.get(f"/meters/{self.m.id}")["clock"]["meter_time"]
             self.assertEqual(meter_time[:19], t, meter_time)  # local time, both
             # the load profile is not in the public client's object list
             ok, dar = get_data(w.apdu(get_request(*LOAD_PROFILE)))
             self.assertEqual((ok, dar), (False, 4))  # object-undefined
             self.assertEqual(w.apdu(b"\x62\x00")[:1], b"\x63")  # RLRQ -> RLRE
-            port = self.m.call(f"/meters/{self.m.id}")["ports"][0]
+            port = self.m.get(f"/meters/{self.m.id}")["ports"][0]
             self.assertEqual(port["protocol"], "dlms-wrapper")
             self.assertGreaterEqual(port["stats"]["apdus"], 6)
         finally:
@@ -341,7 +313,7 @@ class HdlcTests(unittest.TestCase):
         tty.setraw(master)
         m = Meter("--protocol", "dlms-hdlc", "--serial", os.ttyname(slave))
         try:
-            self.assertEqual(m.port["type"], "serial")
+            self.assertEqual(m.port()["type"], "serial")
             c = HdlcClient(Line(master))
             c.snrm()
             self.assertEqual(aare_result(c.apdu(aarq())), (0, 0))
@@ -371,7 +343,7 @@ class HdlcTests(unittest.TestCase):
             time.sleep(0.2)
             line.send(b"/?!\r\n")  # IEC 62056-21 again
             self.assertIn(b"\\2", line.until(b"\r\n"))
-            stats = m.call(f"/meters/{m.id}")["ports"][0]["stats"]
+            stats = m.get(f"/meters/{m.id}")["ports"][0]["stats"]
             self.assertEqual((stats["mode_e"], stats["apdus"]), (1, 2))
             os.close(line.fd)
         finally:
@@ -467,8 +439,8 @@ class SecurityTests(unittest.TestCase):
                 # ACTION remote_disconnect; the control API sees it
                 dis = bytes.fromhex("C301C10046000060030AFF0101") + b"\x0F\x00"
                 self.assertEqual(c.action(dis)[:4], b"\xC7\x01\xC1\x00")
-                self.assertEqual(m.call(f"/meters/{m.id}")["breaker"]["state"], "disconnected")
-                events = m.call(f"/meters/{m.id}/events?log=disconnect")["events"]
+                self.assertEqual(m.get(f"/meters/{m.id}")["breaker"]["state"], "disconnected")
+                events = m.get(f"/meters/{m.id}/events?log=disconnect")["events"]
                 self.assertIn("DLMS client 1 (management)", events[-1]["detail"])
                 # a replayed invocation counter: exception-response, nothing done
                 old = c.protect(0xC8, get_request(*CLOCK), ic=c.ic - 1)

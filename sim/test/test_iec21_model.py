@@ -7,17 +7,13 @@ answer is checked against the control API's view of the same meter.
 Loopback only; metersim is stopped by its PID.
 """
 import json
-import os
-import select
-import signal
 import socket
-import subprocess
-import sys
 import unittest
 import urllib.request
 from functools import reduce
 
-BUILD = os.environ.get("MS_BUILD_DIR", "build")
+import metersim_proc
+
 SOH, STX, ETX, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x06", b"\x15"
 
 
@@ -31,37 +27,10 @@ def command(c, d, body):
     return SOH + span + bytes([bcc(span)])
 
 
-class Meter:
-    def __init__(self):
-        self.p = subprocess.Popen(
-            [os.path.join(BUILD, "sim", "metersim"), "--model", "ms3p-direct", "--load",
-             "constant:1200", "--clock", "stepped", "--start", "2016-01-13T23:00:00Z",
-             "--tcp", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        fd, line = self.p.stdout.fileno(), b""
-        while not line.endswith(b"\n") and select.select([fd], [], [], 10)[0]:
-            c = os.read(fd, 1)
-            if not c:
-                break
-            line += c
-        if not line.startswith(b"ready "):
-            self.close()
-            raise AssertionError(f"no ready line: {line!r}")
-        r = json.loads(line[6:])
-        self.api, self.id = r["control"], r["meters"][0]["id"]
-        host, port = r["meters"][0]["ports"][0]["address"].rsplit(":", 1)
-        self.addr = (host, int(port))
-
-    def call(self, path, body=None):
-        req = urllib.request.Request(f"{self.api}{path}",
-                                     data=json.dumps(body).encode() if body else None,
-                                     method="POST" if body else "GET")
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def close(self):
-        os.kill(self.p.pid, signal.SIGTERM)
-        self.p.wait(10)
-        self.p.stdout.close()
+def Meter():
+    """A meter at 1.2 kW with a TCP port, from 2016-01-13T23:00Z."""
+    return metersim_proc.Meter("--tcp", "127.0.0.1:0", start="2016-01-13T23:00:00Z",
+                               load="constant:1200", pty=False)
 
 
 class Session:
@@ -120,14 +89,14 @@ class ProgrammingModeTests(unittest.TestCase):
     def setUpClass(cls):
         cls.m = Meter()
         # a day and a half of 1.2 kW, then the control API reads the same meter
-        cls.m.call("/clock", {"advance_s": 36 * 3600})
+        cls.m.post("/clock", {"advance_s": 36 * 3600})
 
     @classmethod
     def tearDownClass(cls):
         cls.m.close()
 
     def test_r5_load_profile(self):
-        s = Session(self.m.addr)
+        s = Session(self.m.address())
         try:
             # 2016-01-14 10:00 .. 11:00 local (CET): 15-min energy at 1.2 kW = 0.300 kWh
             ans = data(s.ask(b"R", b"5", b"P.01(1601141000;1601141100)"))
@@ -139,26 +108,26 @@ class ProgrammingModeTests(unittest.TestCase):
         values = [l for l in lines[1:] if l]
         self.assertEqual(len(values), 5)  # 10:00, 10:15, 10:30, 10:45, 11:00
         self.assertEqual(values[0], "(0.300)(0.000)(0.098)(0.000)")
-        api = self.m.call(f"/meters/{self.m.id}/profiles/P.01?from=2016-01-14T09:00:00Z&to=2016-01-14T10:00:00Z")
+        api = self.m.get(f"/meters/{self.m.id}/profiles/P.01?from=2016-01-14T09:00:00Z&to=2016-01-14T10:00:00Z")
         self.assertEqual(len(api["entries"]), 5)
         self.assertEqual(api["entries"][0]["values"][0], 0.3)
 
     def test_clock_write_logbook_and_commands(self):
-        s = Session(self.m.addr)
+        s = Session(self.m.address())
         try:
             # set the date and the time (local), both logged
             self.assertEqual(s.ask(b"W", b"1", b"0.9.2(160115)"), ACK)
             self.assertEqual(s.ask(b"W", b"1", b"0.9.1(073000)"), ACK)
             self.assertEqual(data(s.ask(b"R", b"1", b"0.9.1()"))[:9], "0.9.1(073")
-            st = self.m.call(f"/meters/{self.m.id}")
+            st = self.m.get(f"/meters/{self.m.id}")
             self.assertTrue(st["clock"]["meter_time"].startswith("2016-01-15T07:3"))
             # tariff override to rate 2 until the next switch; a rate the meter lacks refused
             self.assertEqual(s.ask(b"W", b"1", b"96.14.0(2)"), ACK)
-            self.assertEqual(self.m.call(f"/meters/{self.m.id}")["tariff"]["active_rate"], 2)
+            self.assertEqual(self.m.get(f"/meters/{self.m.id}")["tariff"]["active_rate"], 2)
             self.assertTrue(data(s.ask(b"W", b"1", b"96.14.0(7)")).startswith("("))
             # end of billing by command, then the historical value reads the snapshot
             self.assertEqual(s.ask(b"E", b"2", b"0.1.0()"), ACK)
-            billing = self.m.call(f"/meters/{self.m.id}/billing")
+            billing = self.m.get(f"/meters/{self.m.id}/billing")
             self.assertEqual(billing["counter"], 1)
             hist = data(s.ask(b"R", b"1", b"1.8.0*1()"))
             kwh = billing["snapshots"][0]["registers"]["1-0:1.8.0*255"] / 1e6
@@ -171,44 +140,42 @@ class ProgrammingModeTests(unittest.TestCase):
         self.assertIn("0005", codes)   # clock adjusted (new time)
         self.assertIn("0064", codes)   # end of billing (100)
         self.assertLess(codes.index("0005"), codes.index("0064"))
-        events = self.m.call(f"/meters/{self.m.id}/events?log=clock")["events"]
+        events = self.m.get(f"/meters/{self.m.id}/events?log=clock")["events"]
         self.assertGreaterEqual(len(events), 4)  # old/new for each of the two writes
 
     def test_breaker(self):
         m = Meter()  # its own meter: the breaker changes what the others measure
         try:
             path = f"/meters/{m.id}"
-            st = m.call(path)["breaker"]
+            st = m.get(path)["breaker"]
             self.assertEqual((st["state"], st["output"], st["mode"]), ("connected", True, 1))
-            self.assertEqual(m.call(f"{path}/breaker", {"op": "remote_disconnect"})["breaker"]["state"],
+            self.assertEqual(m.post(f"{path}/breaker", {"op": "remote_disconnect"})["breaker"]["state"],
                              "disconnected")
             # control mode 1: no manual disconnect of an open switch; reconnect only arms it
-            with self.assertRaises(urllib.error.HTTPError) as e:
-                m.call(f"{path}/breaker", {"op": "manual_disconnect"})
-            self.assertEqual(e.exception.code, 409)
-            self.assertIn("not a transition from disconnected", json.loads(e.exception.read())["error"]["message"])
-            e.exception.close()
-            m.call("/clock", {"advance_s": 3600})
-            st = m.call(f"{path}/breaker", {"op": "remote_reconnect"})
+            status, e = m.call("POST", f"{path}/breaker", {"op": "manual_disconnect"})
+            self.assertEqual(status, 409)
+            self.assertIn("not a transition from disconnected", e["error"]["message"])
+            m.post("/clock", {"advance_s": 3600})
+            st = m.post(f"{path}/breaker", {"op": "remote_reconnect"})
             self.assertEqual((st["breaker"]["state"], st["breaker"]["output"]),
                              ("ready_for_reconnection", False))
-            s = Session(m.addr)
+            s = Session(m.address())
             try:
                 self.assertEqual(data(s.ask(b"R", b"1", b"96.3.10()")), "96.3.10(2)")  # control_state ready
                 # the hour open measured nothing
                 self.assertEqual(data(s.ask(b"R", b"1", b"1.8.0()")), "1.8.0(0000000.000*kWh)")
-                st = m.call(f"{path}/breaker", {"op": "manual_reconnect"})
+                st = m.post(f"{path}/breaker", {"op": "manual_reconnect"})
                 self.assertEqual(st["breaker"]["output"], True)
                 self.assertEqual(data(s.ask(b"R", b"1", b"96.3.10()")), "96.3.10(1)")
             finally:
                 s.close()
-            m.call("/clock", {"advance_s": 3600})
-            s = Session(m.addr)
+            m.post("/clock", {"advance_s": 3600})
+            s = Session(m.address())
             try:  # one hour closed at 1.2 kW
                 self.assertEqual(data(s.ask(b"R", b"1", b"1.8.0()")), "1.8.0(0000001.200*kWh)")
             finally:
                 s.close()
-            book = m.call(f"{path}/events?log=disconnect")["events"]
+            book = m.get(f"{path}/events?log=disconnect")["events"]
             self.assertEqual([(ev["code"], ev["name"]) for ev in book],
                              [(108, "disconnected"), (110, "ready for reconnection"),
                               (109, "reconnected")])
@@ -232,7 +199,7 @@ class ProgrammingModeTests(unittest.TestCase):
                     with e:
                         return e.code, json.loads(e.read())["error"]["message"]
 
-            before = m.call(path)
+            before = m.get(path)
             for sub, body, want in [
                 ("/tariff", {"override": 9}, "field 'override'"),
                 ("/clock", {"set": "yesterday"}, "field 'set': an ISO 8601 time"),
@@ -252,7 +219,7 @@ class ProgrammingModeTests(unittest.TestCase):
                 self.assertIn(want, msg, (sub, body))
             status, msg = post("/tariff", b"[2]")
             self.assertEqual((status, msg), (400, "request body must be a JSON object"))
-            after = m.call(path)
+            after = m.get(path)
             for part in ("tariff", "supply", "breaker", "load", "billing", "logs"):
                 self.assertEqual(after[part], before[part], part)
             status, st = post("/billing-reset", None)
@@ -262,7 +229,7 @@ class ProgrammingModeTests(unittest.TestCase):
             m.close()
 
     def test_refusals(self):
-        s = Session(self.m.addr)
+        s = Session(self.m.address())
         try:
             self.assertEqual(data(s.ask(b"W", b"1", b"0.9.1(256199)")), "(BAD VALUE)")
             self.assertEqual(data(s.ask(b"R", b"5", b"P.01(16011x;)")), "(BAD TIME RANGE)")

@@ -14,19 +14,14 @@ Supply outages and clock sets are injected along the way so that the restored st
 includes epochs of each kind. Runs KILLS times (default 100; env MS_KILLS).
 Loopback only; every process is stopped by its PID.
 """
-import json
 import os
 import random
-import select
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-BUILD = os.environ.get("MS_BUILD_DIR", "build")
+import metersim_proc
+
 DATA = os.environ.get("MS_SHARED_DATA", "../shared/data")
 CSV = os.path.join(DATA, "consumption", "opsd_household_konstanz",
                    "household_data_60min_singleindex_2017_residential4.csv")
@@ -35,40 +30,18 @@ ENERGY = [f"1-0:{c}.8.{e}*255" for c in (1, 2, 3, 4) for e in (0, 1, 2)]
 
 
 def start(state):
-    p = subprocess.Popen(
-        [os.path.join(BUILD, "sim", "metersim"), "--model", "ms3p-direct", "--load", CSV,
-         "--state", state, "--clock", "x36000", "--start", "2016-01-28T00:00:00Z"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    fd = p.stdout.fileno()
-    line, end = b"", time.monotonic() + 10
-    while not line.endswith(b"\n") and time.monotonic() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            c = os.read(fd, 1)
-            if not c:
-                break
-            line += c
-    if not line.startswith(b"ready "):
-        p.kill()
-        p.wait()
-        raise SystemExit(f"FAIL metersim did not start: {line!r}")
-    ready = json.loads(line[6:])
-    return p, ready["control"], ready["meters"][0]["id"]
+    """metersim on the household with the state file, 10 simulated hours a second."""
+    return metersim_proc.Meter("--state", state, start="2016-01-28T00:00:00Z", load=CSV,
+                               clock="x36000", pty=False)
 
 
-def call(url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return json.loads(r.read())
-
-
-def snapshot(api, mid):
-    m = f"{api}/meters/{mid}"
-    s = call(m)
+def snapshot(m):
+    path = f"/meters/{m.id}"
+    s = m.get(path)
     regs = {r["obis"]: r["raw"] for r in s["registers"] if r["obis"] in ENERGY}
-    events = call(f"{m}/events")
-    prof = call(f"{m}/profiles/P.01?max=24")["entries"]
-    bill = call(f"{m}/billing")["snapshots"]
+    events = m.get(f"{path}/events")
+    prof = m.get(f"{path}/profiles/P.01?max=24")["entries"]
+    bill = m.get(f"{path}/billing")["snapshots"]
     return {"regs": regs, "billing": s["billing"]["counter"], "events": events,
             "profile": prof, "snapshots": bill, "time": s["clock"]["sim_time"]}
 
@@ -82,12 +55,12 @@ def main():
     seen_regs, seen_billing = {}, 0
     seen_events, seen_profile, seen_snapshots = {}, {}, {}
     problems = []
-    proc = None
+    m = None
     try:
         for i in range(KILLS):
-            proc, api, mid = start(state)
+            m = start(state)
             # After the restart: nothing observed before may be missing or smaller.
-            now = snapshot(api, mid)
+            now = snapshot(m)
             for k, v in seen_regs.items():
                 if now["regs"].get(k, -1) < v:
                     problems.append(f"kill {i}: {k} went back from {v} to {now['regs'].get(k)}")
@@ -98,7 +71,7 @@ def main():
                 for seq, e in seen_events.get(log, {}).items():
                     if seq >= evs["total"] - evs["kept"] and have.get(seq) != e:
                         problems.append(f"kill {i}: {log} event {seq} lost or changed: {e} -> {have.get(seq)}")
-            entries = call(f"{api}/meters/{mid}/profiles/P.01?max=100000")["entries"]
+            entries = m.get(f"/meters/{m.id}/profiles/P.01?max=100000")["entries"]
             # A clock set back makes capture times repeat: every entry seen with a time
             # must be among the entries now kept with that time.
             have = {}
@@ -120,17 +93,17 @@ def main():
             # Run, observe, sometimes disturb, then kill at a random moment.
             deadline = time.monotonic() + rng.uniform(0.05, 0.45)
             while time.monotonic() < deadline:
-                try:
-                    if rng.random() < 0.08:
-                        call(f"{api}/meters/{mid}/outage", {"duration_s": rng.randint(60, 7200)})
-                    elif rng.random() < 0.04:
-                        call(f"{api}/meters/{mid}/clock", {"jump_s": rng.randint(-1800, 1800)})
-                except urllib.error.HTTPError:
-                    pass  # e.g. 409: already in an outage
-                try:
-                    s = snapshot(api, mid)
-                except (urllib.error.URLError, OSError):
-                    break
+                if rng.random() < 0.08:
+                    status, r = m.call("POST", f"/meters/{m.id}/outage",
+                                       {"duration_s": rng.randint(60, 7200)})
+                    if status not in (200, 409):  # 409: an outage is running
+                        problems.append(f"kill {i}: outage refused: {status} {r}")
+                elif rng.random() < 0.04:
+                    status, r = m.call("POST", f"/meters/{m.id}/clock",
+                                       {"jump_s": rng.randint(-1800, 1800)})
+                    if status != 200:
+                        problems.append(f"kill {i}: clock jump refused: {status} {r}")
+                s = snapshot(m)
                 for k, v in s["regs"].items():
                     seen_regs[k] = max(seen_regs.get(k, 0), v)
                 seen_billing = max(seen_billing, s["billing"])
@@ -138,18 +111,15 @@ def main():
                     seen_events.setdefault(log, {}).update({e["seq"]: e for e in evs["events"]})
                 seen_profile.update({(e["time"], e["status"], tuple(e["raw"])): e for e in s["profile"]})
                 seen_snapshots.update({b["counter"]: b for b in s["snapshots"]})
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            proc.stdout.close()
-            proc = None
+            m.kill()
+            m = None
         events = sum(len(v) for v in seen_events.values())
         print(f"{KILLS} kills; last sim time {now['time']}; {seen_billing} billing resets, "
               f"{events} events, {len(seen_profile)} profile entries checked; "
               f"A+ {seen_regs.get('1-0:1.8.0*255', 0) / 1e6:.3f} kWh")
     finally:
-        if proc is not None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if m is not None:
+            m.kill()
         for f in os.listdir(tmp):
             os.unlink(os.path.join(tmp, f))
         os.rmdir(tmp)

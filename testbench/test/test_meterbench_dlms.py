@@ -22,6 +22,8 @@ import tempfile
 import time
 import unittest
 
+# metersim_proc: the metersim process helper shared with sim/test
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sim", "test"))
 from metersim_proc import METERSIM, Meter
 
 BUILD = os.environ.get("MS_BUILD_DIR", "build")

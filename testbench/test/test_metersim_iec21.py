@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 from functools import reduce
 
+# metersim_proc: the metersim process helper shared with sim/test
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sim", "test"))
 import metersim_proc
 
 DATA = os.environ.get("MS_SHARED_DATA", "../shared/data")
