@@ -860,7 +860,7 @@ static int push_exception(lua_State *L, mb_dlms_t *d, const char *op)
     lua_setfield(L, -2, "state_error");
     lua_pushinteger(L, e->service_error);
     lua_setfield(L, -2, "service_error");
-    lua_pushstring(L, mb_dlms_exception_service_name(e->service_error));
+    lua_pushstring(L, dlms_exception_service_name(e->service_error));
     lua_setfield(L, -2, "name");
     if (e->service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR) {
         lua_pushinteger(L, e->invocation_counter);

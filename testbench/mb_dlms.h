@@ -69,9 +69,6 @@ void mb_wrap_push_header(lua_State *L, const wrap_frame_t *f);
 /** The meaning of a wrapper frame ("wrapper v1 16->1, 13 octets"). */
 void mb_wrap_describe(const wrap_frame_t *f, char *buf, size_t cap);
 
-/** Name of an exception-response service error ("invocation-counter-error"; "?"). */
-const char *mb_dlms_exception_service_name(unsigned v);
-
 /** The meaning of an exception-response ("exception-response: state
  *  service-not-allowed, service invocation-counter-error (counter 7)"). */
 void mb_dlms_describe_exception(const dlms_exception_response_t *e, char *buf,

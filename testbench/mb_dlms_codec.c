@@ -494,27 +494,14 @@ static void describe_acse(const uint8_t *p, size_t n, char *buf, size_t cap)
     }
 }
 
-const char *mb_dlms_exception_service_name(unsigned v)
-{
-    static const char *const sv[] = { "?",
-                                      "operation-not-possible",
-                                      "service-not-supported",
-                                      "other-reason",
-                                      "pdu-too-long",
-                                      "deciphering-error",
-                                      "invocation-counter-error" };
-    return v < 7 ? sv[v] : "?";
-}
-
 void mb_dlms_describe_exception(const dlms_exception_response_t *e, char *buf, size_t cap)
 {
-    static const char *const st[] = { "?", "service-not-allowed", "service-unknown" };
     char x[32] = "";
     if (e->service_error == DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR)
         snprintf(x, sizeof x, " (counter %u)", e->invocation_counter);
     snprintf(buf, cap, "exception-response: state %s, service %s%s",
-             e->state_error < 3 ? st[e->state_error] : "?",
-             mb_dlms_exception_service_name(e->service_error), x);
+             dlms_exception_state_name(e->state_error),
+             dlms_exception_service_name(e->service_error), x);
 }
 
 static void describe_xdlms(const uint8_t *p, size_t n, char *buf, size_t cap)

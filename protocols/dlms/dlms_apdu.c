@@ -184,6 +184,24 @@ const char *dlms_action_result_name(unsigned v)
     }
 }
 
+const char *dlms_exception_state_name(unsigned v)
+{
+    static const char *const names[] = { "?", "service-not-allowed", "service-unknown" };
+    return v < sizeof names / sizeof names[0] ? names[v] : "?";
+}
+
+const char *dlms_exception_service_name(unsigned v)
+{
+    static const char *const names[] = { "?",
+                                         "operation-not-possible",
+                                         "service-not-supported",
+                                         "other-reason",
+                                         "pdu-too-long",
+                                         "deciphering-error",
+                                         "invocation-counter-error" };
+    return v < sizeof names / sizeof names[0] ? names[v] : "?";
+}
+
 const char *dlms_conformance_bit_name(unsigned n)
 {
     static const char *const names[24] = {

@@ -204,6 +204,11 @@ enum {
     DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR = 6 /* carries an Unsigned32 */
 };
 
+/** Standard names of the EXCEPTION-Response state-error ("service-not-allowed") and
+ *  service-error ("invocation-counter-error"); "?" for other values. */
+const char *dlms_exception_state_name(unsigned v);
+const char *dlms_exception_service_name(unsigned v);
+
 /* ConfirmedServiceError CHOICE (which service failed) and ServiceError CHOICE (class). */
 enum { DLMS_CSE_INITIATE_ERROR = 1, DLMS_CSE_READ = 5, DLMS_CSE_WRITE = 6 };
 enum {

@@ -290,6 +290,12 @@ static void test_action(void **state)
                         "object-unavailable");
     assert_string_equal(dlms_action_result_name(15), "long-action-aborted");
     assert_string_equal(dlms_action_result_name(17), "?");
+    assert_string_equal(dlms_exception_state_name(DLMS_EXC_STATE_SERVICE_UNKNOWN),
+                        "service-unknown");
+    assert_string_equal(
+        dlms_exception_service_name(DLMS_EXC_SERVICE_INVOCATION_COUNTER_ERROR),
+        "invocation-counter-error");
+    assert_string_equal(dlms_exception_service_name(7), "?");
     a = dec("c704c100000003");
     assert_int_equal(a.u.action_resp.block_number, 3);
 }
