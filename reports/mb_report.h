@@ -13,6 +13,7 @@
 #define MB_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -53,6 +54,15 @@ int mb_report_write(const json_t *results, const char *format, const char *path,
  */
 int mb_report_render(const json_t *results, const char *format, char **text, size_t *len,
                      char *msg, size_t msgcap);
+
+/**
+ * Bytes as the reports show them in frame traces: printable ASCII as is, control
+ * characters by name ("<STX>"), other bytes in hex ("<0x9F>"). meterbench records trace
+ * text with it, so that the HTML report recognises every token.
+ * @param[out] len  the text's length
+ * @return a malloc'ed NUL-terminated text the caller frees, or NULL (out of memory)
+ */
+char *mb_report_bytes_text(const uint8_t *p, size_t n, size_t *len);
 
 /**
  * Check that a document is one the writers read: a JSON object with "format": 1 and

@@ -120,8 +120,12 @@ void mb__sb_value(mb__sb_t *sb, const json_t *v, int quote);
  *  1400", "matches /^\/MSM/", "recorded only". unicode = 1 uses ≤ instead of <=. */
 void mb__sb_limit(mb__sb_t *sb, const json_t *limit, const char *unit, int unicode);
 
-/** Readable text of a hex string: printable ASCII as is, controls as "<STX>", other
- *  bytes as "<0x9F>". Ignores anything that is not a hex pair. */
+/** Readable text of bytes: printable ASCII as is, controls as "<STX>" (and "<DEL>"),
+ *  other bytes as "<0x9F>" (the tokens the HTML report marks). */
+void mb__sb_bytes_text(mb__sb_t *sb, const uint8_t *p, size_t n);
+
+/** The same for a hex string (as the results document records frames); nothing when
+ *  it is not hex text. */
 void mb__sb_hex_text(mb__sb_t *sb, const char *hex, size_t n);
 
 /** Does the scenario have a failed measurement anywhere? */

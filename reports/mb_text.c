@@ -3,6 +3,7 @@
 ** SPDX-License-Identifier: MIT
 */
 #include "mb_report_internal.h"
+#include "mb_report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "ms_err.h"
+#include "ms_hex.h"
 
 /* ---- growable text buffer ---------------------------------------------------------- */
 
@@ -583,36 +585,35 @@ void mb__sb_limit(mb__sb_t *sb, const json_t *limit, const char *unit, int unico
     }
 }
 
-static int hexval(char c)
+void mb__sb_bytes_text(mb__sb_t *sb, const uint8_t *p, size_t n)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = mb__ctrl_name(p[i]);
+        if (name)
+            mb__sb_fmt(sb, "<%s>", name);
+        else if (p[i] >= 0x80)
+            mb__sb_fmt(sb, "<0x%02X>", p[i]);
+        else
+            mb__sb_ch(sb, (char)p[i]);
+    }
 }
 
 void mb__sb_hex_text(mb__sb_t *sb, const char *hex, size_t n)
 {
-    size_t i = 0;
-    while (i + 1 < n) {
-        int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
-        if (hi < 0 || lo < 0) {
-            i++;
-            continue;
-        }
-        unsigned b = (unsigned)(hi * 16 + lo);
-        const char *name = mb__ctrl_name(b);
-        if (name)
-            mb__sb_fmt(sb, "<%s>", name);
-        else if (b >= 0x80)
-            mb__sb_fmt(sb, "<0x%02X>", b);
-        else
-            mb__sb_ch(sb, (char)b);
-        i += 2;
-    }
+    uint8_t *b = malloc(n / 2 + 1);
+    int k = b ? ms_hex_decode(hex, n, b, n / 2 + 1) : -1;
+    if (k > 0)
+        mb__sb_bytes_text(sb, b, (size_t)k);
+    free(b);
+}
+
+char *mb_report_bytes_text(const uint8_t *p, size_t n, size_t *len)
+{
+    mb__sb_t sb;
+    char *text;
+    mb__sb_init(&sb);
+    mb__sb_bytes_text(&sb, p, n);
+    return mb__sb_take(&sb, &text, len) == 0 ? text : NULL;
 }
 
 int mb__has_failed_measurement(const json_t *scenario)

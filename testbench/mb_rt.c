@@ -21,6 +21,7 @@
 #include <lualib.h>
 
 #include "mb_dlms.h"
+#include "mb_report.h"
 #include "ms_hex.h"
 #include "ms_time.h"
 
@@ -471,37 +472,10 @@ void mb_scn_log(mb_scn_t *s, const char *fmt, ...)
 
 /* ---- frame traces ------------------------------------------------------------------ */
 
-static const char *const ctl_names[32] = {
-    [0] = "NUL", [1] = "SOH", [2] = "STX", [3] = "ETX", [4] = "EOT",
-    [6] = "ACK", [10] = "LF", [13] = "CR", [21] = "NAK"
-};
-
-/* Bytes as text: printable ASCII as is, control characters by name ("<STX>"), other
- * bytes in hex ("<8F>"). Returns a malloc'ed string of *len characters, or NULL. */
-static char *bytes_text(const uint8_t *p, size_t n, size_t *len)
-{
-    size_t cap = n * 5 + 1, o = 0;
-    char *t = malloc(cap);
-    if (!t)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = p[i];
-        if (b < 32 && ctl_names[b])
-            o += (size_t)snprintf(t + o, cap - o, "<%s>", ctl_names[b]);
-        else if (b < 32 || b > 126)
-            o += (size_t)snprintf(t + o, cap - o, "<%02X>", b);
-        else
-            t[o++] = (char)b;
-    }
-    t[o] = 0;
-    *len = o;
-    return t;
-}
-
 static json_t *text_json(const uint8_t *p, size_t n)
 {
     size_t len;
-    char *t = bytes_text(p, n, &len);
+    char *t = mb_report_bytes_text(p, n, &len);
     if (!t)
         return json_string("");
     json_t *j = json_stringn(t, len);
@@ -514,7 +488,7 @@ static int mb_text(lua_State *L)
 {
     size_t n, len;
     const char *p = luaL_checklstring(L, 1, &n);
-    char *t = bytes_text((const uint8_t *)p, n, &len);
+    char *t = mb_report_bytes_text((const uint8_t *)p, n, &len);
     if (!t)
         return luaL_error(L, "out of memory");
     lua_pushlstring(L, t, len);

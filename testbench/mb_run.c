@@ -26,9 +26,7 @@
 #include "mb_http.h"
 #include "mb_rt.h"
 #include "ms_time.h"
-#ifdef MB_HAVE_REPORTS
 #include "mb_report.h"
-#endif
 
 #ifndef MB_DATA_DIR
 #define MB_DATA_DIR "../shared/data"
@@ -414,26 +412,14 @@ static int write_reports(json_t *doc, const char *json_path, const char *junit,
                          const char *tap, const char *html)
 {
     int rc = 0;
-#ifndef MB_HAVE_REPORTS
-    if (json_path) {
-        if (json_dump_file(doc, json_path, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
-            rc = fail(1, "--json %s: cannot write", json_path);
-    }
-#endif
     const char *fmts[4] = { "json", "junit", "tap", "html" };
     const char *files[4] = { json_path, junit, tap, html };
     for (int i = 0; i < 4; i++) {
         if (!files[i])
             continue;
-#ifdef MB_HAVE_REPORTS
         char msg[512] = "";
         if (mb_report_write(doc, fmts[i], files[i], msg, sizeof msg) != 0)
             rc = fail(1, "--%s %s: %s", fmts[i], files[i], msg[0] ? msg : "cannot write");
-#else
-        if (i > 0)
-            rc = fail(1, "--%s %s: the %s writer is not part of this build (reports/)",
-                      fmts[i], files[i], fmts[i]);
-#endif
     }
     return rc;
 }

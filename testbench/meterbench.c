@@ -15,6 +15,7 @@
 
 #include "iec21_drive.h"
 #include "iec21_msg.h"
+#include "mb_report.h"
 #include "mb_run.h"
 #include "ms_buf.h"
 #include "ms_err.h"
@@ -69,21 +70,11 @@ static void trace(void *ud, int dir, const uint8_t *p, size_t n, uint64_t t_ns)
     static uint64_t t0;
     if (!t0)
         t0 = t_ns;
-    static const char *const ctl[32] = {
-        [1] = "<SOH>", [2] = "<STX>", [3] = "<ETX>", [4] = "<EOT>",
-        [6] = "<ACK>", [10] = "<LF>", [13] = "<CR>", [21] = "<NAK>"
-    };
-    fprintf(stderr, "%9.3f %s ", (double)(t_ns - t0) / 1e6,
-            dir == MB_TRACE_TX ? "->" : "<-");
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 32 && ctl[p[i]])
-            fputs(ctl[p[i]], stderr);
-        else if (p[i] < 32 || p[i] > 126)
-            fprintf(stderr, "<%02X>", p[i]);
-        else
-            fputc(p[i], stderr);
-    }
-    fputc('\n', stderr);
+    size_t len;
+    char *text = mb_report_bytes_text(p, n, &len);
+    fprintf(stderr, "%9.3f %s %s\n", (double)(t_ns - t0) / 1e6,
+            dir == MB_TRACE_TX ? "->" : "<-", text ? text : "");
+    free(text);
 }
 
 /* Data sets of a block as JSON [{address, value, unit}] (values as text, exactly as the

@@ -12,7 +12,8 @@ local mtype, abs, floor, randomseed = math.type, math.abs, math.floor, math.rand
 
 -- ---- values in messages --------------------------------------------------------------
 
--- bytes as a trace shows them: "<STX>" for control characters, "<8F>" for others (C)
+-- bytes as a trace shows them: "<STX>" for control characters, "<0x8F>" for others (C,
+-- the reports' renderer)
 local text = C.text
 
 local show

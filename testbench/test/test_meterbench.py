@@ -308,7 +308,7 @@ scenario "codec modules" {
         :equals("shorter than the length the header announces")
     end)
     t:step("mb.text", function()
-      t:expect(mb.text("\x02ab\x03\x7f\x80"), "text"):equals("<STX>ab<ETX><7F><80>")
+      t:expect(mb.text("\x02ab\x03\x7f\x80"), "text"):equals("<STX>ab<ETX><DEL><0x80>")
     end)
   end }
 """
