@@ -1,10 +1,11 @@
 /*
-** ms_buf.c — bounds-checked byte reader and writer.
+** ms_buf.c — bounds-checked byte reader and writer, growable buffers.
 ** SPDX-License-Identifier: MIT
 */
 #include "ms_buf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ms_err.h"
@@ -200,4 +201,19 @@ int ms_rd_peek(const ms_rd_t *r)
 size_t ms_rd_left(const ms_rd_t *r)
 {
     return r->err ? 0 : r->len - r->pos;
+}
+
+int ms_buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p)
+        return MS_ENOMEM;
+    *buf = p;
+    *cap = n;
+    return 0;
 }

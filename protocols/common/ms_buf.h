@@ -1,5 +1,6 @@
 /*
-** ms_buf.h — bounds-checked byte reader and writer with a sticky error.
+** ms_buf.h — bounds-checked byte reader and writer with a sticky error, and growable
+** buffers.
 ** SPDX-License-Identifier: MIT
 **
 ** Both work on caller-owned memory and never allocate. The first failure is kept in
@@ -49,6 +50,14 @@ int ms_wr_vfmt(ms_wr_t *w, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /** Bytes still free. */
 size_t ms_wr_room(const ms_wr_t *w);
+
+/**
+ * Grow a malloc'ed byte buffer to hold at least `need` bytes: its capacity doubles,
+ * starting from `first` (> 0) for a buffer not allocated yet. The contents are kept.
+ * @param[in,out] buf, cap  the buffer and its capacity (NULL and 0 at first)
+ * @return 0, or MS_ENOMEM (then buffer and capacity are unchanged)
+ */
+int ms_buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t first);
 
 /** Start reading buf (len bytes, caller-owned). */
 void ms_rd_init(ms_rd_t *r, const void *buf, size_t len);

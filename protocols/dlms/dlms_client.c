@@ -72,17 +72,7 @@ struct dlms_client {
 
 static bool grow(uint8_t **buf, size_t *cap, size_t need)
 {
-    if (*cap >= need)
-        return true;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p)
-        return false;
-    *buf = p;
-    *cap = n;
-    return true;
+    return ms_buf_reserve(buf, cap, need, 256) == 0;
 }
 
 static dlms_sec_keys_t glo_keys(const dlms_client_t *c)

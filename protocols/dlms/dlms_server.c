@@ -177,17 +177,7 @@ static void event(dlms_server_t *s, uint16_t csap, uint16_t ssap, const assoc_t 
 
 static bool grow(uint8_t **buf, size_t *cap, size_t need)
 {
-    if (*cap >= need)
-        return true;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p)
-        return false;
-    *buf = p;
-    *cap = n;
-    return true;
+    return ms_buf_reserve(buf, cap, need, 256) == 0;
 }
 
 /* The most a->buf may hold: a value plus its list count or re-encoded descriptors. */

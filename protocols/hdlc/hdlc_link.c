@@ -145,17 +145,7 @@ static void begin(hdlc_link_t *l, uint64_t now_ms)
 
 static int grow(uint8_t **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    uint8_t *n = realloc(*p, c);
-    if (!n)
-        return MS_ENOMEM;
-    *p = n;
-    *cap = c;
-    return 0;
+    return ms_buf_reserve(p, cap, need, 256);
 }
 
 static qact_t *push(hdlc_link_t *l, hdlc_action_type_t type)

@@ -110,17 +110,7 @@ static int tx_room(iec21_client_t *c, size_t need)
 {
     if (c->qlen == 0)
         c->tx_len = 0; /* taken actions were valid until this call */
-    if (c->tx_cap - c->tx_len >= need)
-        return 0;
-    size_t cap = c->tx_cap ? c->tx_cap : 64;
-    while (cap - c->tx_len < need)
-        cap *= 2;
-    uint8_t *p = realloc(c->tx, cap);
-    if (!p)
-        return MS_ENOMEM;
-    c->tx = p;
-    c->tx_cap = cap;
-    return 0;
+    return ms_buf_reserve(&c->tx, &c->tx_cap, c->tx_len + need, 64);
 }
 
 /* Queue the message just written at tx[off..tx_len) as our next transmission. */

@@ -156,17 +156,7 @@ static void send_tx(iec21_meter_t *m, unsigned delay_ms, size_t off, size_t len)
 /* Make room for `need` more bytes in the transmit buffer. */
 static int tx_room(iec21_meter_t *m, size_t need)
 {
-    if (m->tx_cap - m->tx_len >= need)
-        return 0;
-    size_t cap = m->tx_cap ? m->tx_cap : TX_FIRST;
-    while (cap - m->tx_len < need)
-        cap *= 2;
-    uint8_t *p = realloc(m->tx, cap);
-    if (!p)
-        return MS_ENOMEM;
-    m->tx = p;
-    m->tx_cap = cap;
-    return 0;
+    return ms_buf_reserve(&m->tx, &m->tx_cap, m->tx_len + need, TX_FIRST);
 }
 
 typedef int (*build_fn)(iec21_meter_t *m, ms_wr_t *w, const void *arg);

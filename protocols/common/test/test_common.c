@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -25,6 +26,23 @@ static void test_err_table(void **state)
     assert_string_equal(ms_strerror(-9999), "unknown error");
     assert_string_equal(ms_err_name(0), "MS_OK");
     assert_int_equal(ms_err_from_errno(2 /* ENOENT */), MS_ENOENT);
+}
+
+static void test_reserve(void **state)
+{
+    uint8_t *b = NULL;
+    size_t cap = 0;
+    assert_int_equal(ms_buf_reserve(&b, &cap, 0, 16), 0);
+    assert_null(b);
+    assert_int_equal(ms_buf_reserve(&b, &cap, 5, 16), 0);
+    assert_int_equal(cap, 16);
+    memcpy(b, "12345", 5);
+    assert_int_equal(ms_buf_reserve(&b, &cap, 40, 16), 0);
+    assert_int_equal(cap, 64); /* doubled: 32, 64 */
+    assert_memory_equal(b, "12345", 5);
+    assert_int_equal(ms_buf_reserve(&b, &cap, 64, 16), 0);
+    assert_int_equal(cap, 64);
+    free(b);
 }
 
 static void test_writer(void **state)
@@ -264,17 +282,12 @@ static void test_iso8601(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_table),
-        cmocka_unit_test(test_writer),
-        cmocka_unit_test(test_reader),
-        cmocka_unit_test(test_crc16_x25),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_bcc),
-        cmocka_unit_test(test_parity),
-        cmocka_unit_test(test_obis_parse),
-        cmocka_unit_test(test_obis_format_match),
-        cmocka_unit_test(test_civil),
-        cmocka_unit_test(test_iso8601),
+        cmocka_unit_test(test_err_table),  cmocka_unit_test(test_reserve),
+        cmocka_unit_test(test_writer),     cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_crc16_x25),  cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_bcc),        cmocka_unit_test(test_parity),
+        cmocka_unit_test(test_obis_parse), cmocka_unit_test(test_obis_format_match),
+        cmocka_unit_test(test_civil),      cmocka_unit_test(test_iso8601),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
